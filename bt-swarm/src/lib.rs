@@ -1,0 +1,1 @@
+//! bt-swarm: not yet written (see its issue).

@@ -1,0 +1,1 @@
+//! bt-wire: not yet written (see its issue).

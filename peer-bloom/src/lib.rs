@@ -1,0 +1,1 @@
+//! peer-bloom: not yet written (see its issue).

@@ -1,0 +1,1 @@
+//! rondevu-api: not yet written (see its issue).

@@ -1,0 +1,1 @@
+//! rondevu-rtc: not yet written (see its issue).

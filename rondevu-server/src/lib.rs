@@ -1,0 +1,1 @@
+//! rondevu-server: not yet written (see its issue).
