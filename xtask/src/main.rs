@@ -12,6 +12,7 @@ mod fuzz;
 mod npm;
 mod process;
 mod test;
+mod vectors;
 
 use std::process::ExitCode;
 

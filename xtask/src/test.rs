@@ -2,6 +2,7 @@
 
 use crate::npm;
 use crate::process::{cargo, run_step};
+use crate::vectors;
 
 /// Runs every check. Extra arguments are passed to `cargo test` (e.g. a test name filter).
 pub fn run(extra: &[String]) -> Result<(), String> {
@@ -10,6 +11,7 @@ pub fn run(extra: &[String]) -> Result<(), String> {
         cargo().args(["fmt", "--all", "--", "--check"]),
     )?;
     npm::install()?;
+    vectors::check()?;
     run_step(
         "cargo clippy",
         cargo().args([

@@ -3,28 +3,62 @@
 //! Each area is its own module; every figure is reported beside a baseline measured
 //! in the same run, because these machines are noisy.
 
-/// Every benchmark area, in the order `cargo xtask bench` runs them.
-const AREAS: &[&str] = &["server", "rtc", "wire", "swarm"];
+mod rtc;
+mod server;
+mod swarm;
+mod wire;
 
-/// Runs the named areas (all of them when none is named).
+/// One benchmark area: its name on the command line and what runs it.
+struct Area {
+    name: &'static str,
+    run: fn(&[String]) -> Result<(), String>,
+}
+
+/// Every benchmark area, in the order `cargo xtask bench` runs them.
+const AREAS: &[Area] = &[
+    Area {
+        name: "server",
+        run: server::run,
+    },
+    Area {
+        name: "rtc",
+        run: rtc::run,
+    },
+    Area {
+        name: "wire",
+        run: wire::run,
+    },
+    Area {
+        name: "swarm",
+        run: swarm::run,
+    },
+];
+
+/// Runs the named areas (all of them when none is named); arguments after `--` go to each.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let chosen: Vec<&str> = if args.is_empty() {
-        AREAS.to_vec()
+    let (names, extra) = match args.iter().position(|arg| arg == "--") {
+        Some(split) => (&args[..split], &args[split + 1..]),
+        None => (args, &[][..]),
+    };
+    let chosen: Vec<&Area> = if names.is_empty() {
+        AREAS.iter().collect()
     } else {
-        args.iter().map(String::as_str).collect()
+        names
+            .iter()
+            .map(|name| {
+                AREAS.iter().find(|area| area.name == name).ok_or_else(|| {
+                    let known: Vec<&str> = AREAS.iter().map(|area| area.name).collect();
+                    format!(
+                        "unknown benchmark area `{name}` (known: {})",
+                        known.join(", ")
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?
     };
     for area in chosen {
-        match area {
-            "server" | "rtc" | "wire" | "swarm" => {
-                return Err(format!("benchmark `{area}` is not written yet"))
-            }
-            other => {
-                return Err(format!(
-                    "unknown benchmark area `{other}` (known: {})",
-                    AREAS.join(", ")
-                ))
-            }
-        }
+        eprintln!("\n==> bench {}", area.name);
+        (area.run)(extra)?;
     }
     Ok(())
 }
