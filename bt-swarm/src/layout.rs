@@ -116,6 +116,28 @@ impl TorrentLayout {
         })
     }
 
+    /// The layout of a parsed info dictionary. For a multi-file torrent the torrent's name
+    /// becomes the first path component (the folder); every component is checked.
+    pub fn from_info(info: &bt_wire::Info) -> Result<Self, LayoutError> {
+        let files = info
+            .files()
+            .iter()
+            .map(|file| {
+                let mut path = Vec::with_capacity(file.path.len() + 1);
+                if info.is_multi_file() {
+                    path.push(info.name().to_string());
+                }
+                path.extend(file.path.iter().cloned());
+                (path, file.length)
+            })
+            .collect();
+        Self::new(
+            u64::from(info.piece_length()),
+            files,
+            info.pieces().to_vec(),
+        )
+    }
+
     /// The nominal piece length.
     pub fn piece_length(&self) -> u32 {
         self.piece_length
