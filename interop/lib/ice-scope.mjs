@@ -55,3 +55,9 @@ export function loopbackOnlySdp (sdp) {
     .filter(line => !line.startsWith('a=candidate:') || isAllowedCandidateText(line))
     .join(eol)
 }
+
+/** Removes every `a=candidate` line (what an SDP looks like before gathering has begun). */
+export function withoutCandidates (sdp) {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n'
+  return sdp.split(eol).filter(line => !line.startsWith('a=candidate:')).join(eol)
+}

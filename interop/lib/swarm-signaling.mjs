@@ -5,7 +5,7 @@
 // `onConnect`, e.g. for `torrent.addPeer(peer)`. Isomorphic (fetch + simple-peer).
 
 import { BloomFilter } from './bloom.mjs'
-import { allowedCandidateInit, loopbackOnlySdp } from './ice-scope.mjs'
+import { allowedCandidateInit, loopbackOnlySdp, withoutCandidates } from './ice-scope.mjs'
 
 /** Polling schedules. `reference` copies the reference JavaScript client 0.7.x. */
 export const SCHEDULES = {
@@ -171,7 +171,9 @@ export class SwarmSignaling {
 
   async publish (session, sdp) {
     try {
-      const [created] = await this.api.publishOffers([{ sdp: loopbackOnlySdp(sdp), topics: [this.topic], ttl: OFFER_TTL_MS }])
+      // The reference client posts its offer at once, before any candidate is in it.
+      const published = this.referenceClient ? withoutCandidates(sdp) : loopbackOnlySdp(sdp)
+      const [created] = await this.api.publishOffers([{ sdp: published, topics: [this.topic], ttl: OFFER_TTL_MS }])
       session.offerId = created.id
       this.log(`published offer ${created.id.slice(0, 12)}`)
       this.flushCandidates(session)
@@ -206,7 +208,7 @@ export class SwarmSignaling {
           session.remotePeerId = answer.answererId
           this.log(`answer from ${answer.answererId.slice(0, 8)} to offer ${answer.offerId.slice(0, 12)}`)
           if (!this.resolveDuplicates(session)) continue
-          session.peer.signal({ type: 'answer', sdp: loopbackOnlySdp(answer.sdp) })
+          session.peer.signal({ type: 'answer', sdp: this.remoteSdp(session, answer.sdp) })
           this.guard('candidates', () => this.candidatePollLoop(session))
         }
       }
@@ -268,12 +270,12 @@ export class SwarmSignaling {
       if (state !== 'new') session.stateChanged = true
     })
     this.log(`answering offer ${offer.id.slice(0, 12)} of ${offer.peerId.slice(0, 8)}`)
-    peer.signal({ type: 'offer', sdp: loopbackOnlySdp(offer.sdp) })
+    peer.signal({ type: 'offer', sdp: this.remoteSdp(session, offer.sdp) })
   }
 
   async postAnswer (session, sdp) {
     try {
-      await this.api.answerOffer(session.offerId, loopbackOnlySdp(sdp))
+      await this.api.answerOffer(session.offerId, this.referenceClient ? withoutCandidates(sdp) : loopbackOnlySdp(sdp))
     } catch (error) {
       this.log(`answering ${session.offerId.slice(0, 12)} failed: ${error.message}`)
       this.endSession(session, 'answer refused')
@@ -298,6 +300,7 @@ export class SwarmSignaling {
       stateChanged: false,
       since: undefined,
       localCandidates: [],
+      stats: { candidatesPosted: 0, candidatesReceived: 0, sdpCandidatesReceived: 0 },
       posting: Promise.resolve(),
       createdAt: Date.now()
     }
@@ -322,6 +325,13 @@ export class SwarmSignaling {
     return twins[0] === session
   }
 
+  /** A remote SDP with only loopback candidates left, counting them. */
+  remoteSdp (session, sdp) {
+    const filtered = loopbackOnlySdp(sdp)
+    session.stats.sdpCandidatesReceived = (filtered.match(/^a=candidate:/gm) || []).length
+    return filtered
+  }
+
   queueLocalCandidate (session, candidate) {
     const init = allowedCandidateInit(candidate)
     if (!init) return
@@ -334,6 +344,7 @@ export class SwarmSignaling {
     const ready = session.role === 'offerer' ? session.offerId !== null : session.answered
     if (!ready || session.closed || session.localCandidates.length === 0) return
     const batch = session.localCandidates.splice(0)
+    session.stats.candidatesPosted += batch.length
     session.posting = session.posting.then(() =>
       this.api.postCandidates(session.offerId, batch).catch(error => {
         this.log(`posting candidates failed: ${error.message}`)
@@ -360,6 +371,7 @@ export class SwarmSignaling {
         const init = allowedCandidateInit(item.candidate)
         if (!init || session.closed) continue
         active = true
+        session.stats.candidatesReceived++
         session.peer.signal({ type: 'candidate', candidate: init })
       }
       await this.napper.nap(backoff.next(active))
@@ -380,7 +392,8 @@ export class SwarmSignaling {
         remoteAddress: peer.remoteAddress,
         remotePort: peer.remotePort,
         ms: Date.now() - this.startedAt,
-        signalingMs: Date.now() - session.createdAt
+        signalingMs: Date.now() - session.createdAt,
+        ...session.stats
       })
       this.napper.wake()
     })
