@@ -15,6 +15,7 @@ import { RondevuApi } from './lib/rondevu-api.mjs'
 import { SwarmSignaling } from './lib/swarm-signaling.mjs'
 import { makePeerFactory } from './lib/peer-factory.mjs'
 import { emit, makeLogger } from './lib/report.mjs'
+import { onlyLoopbackInterfaces } from './lib/netns.mjs'
 import { parseCommandLine, positiveNumber, magnetOf, requireServer, UsageError } from './lib/cli-options.mjs'
 
 const USAGE = `usage: bad-peer.mjs <magnet|infohash> --server URL [options]
@@ -84,6 +85,9 @@ async function main () {
   if (!['both', 'offerer', 'answerer'].includes(signalRole)) throw new UsageError(`--signal-role must be both, offerer or answerer, got ${signalRole}`)
 
   const log = makeLogger('bad-peer')
+  if (!onlyLoopbackInterfaces()) {
+    log('warning: this host has non-loopback interfaces; libwebrtc may pair them with loopback candidates (traffic stays on lo but uses their addresses). Run inside `unshare -n` for full isolation.')
+  }
   const ourPeerId = Buffer.concat([Buffer.from('-BP0001-'), randomBytes(12)])
   let signaling = null
   let finished = false

@@ -15,6 +15,7 @@ import { RondevuApi } from './lib/rondevu-api.mjs'
 import { SwarmSignaling } from './lib/swarm-signaling.mjs'
 import { makePeerFactory } from './lib/peer-factory.mjs'
 import { emit, makeLogger } from './lib/report.mjs'
+import { onlyLoopbackInterfaces } from './lib/netns.mjs'
 import { parseCommandLine, positiveNumber, magnetOf, requireServer, UsageError } from './lib/cli-options.mjs'
 
 const USAGE = `usage:
@@ -61,6 +62,9 @@ async function main () {
   if (mode === 'seed' && !statSync(target, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`not a file: ${target}`)
 
   const log = makeLogger(`${mode}${referenceClient ? '/ref' : ''}`)
+  if (!onlyLoopbackInterfaces()) {
+    log('warning: this host has non-loopback interfaces; libwebrtc may pair them with loopback candidates (traffic stays on lo but uses their addresses). Run inside `unshare -n` for full isolation.')
+  }
   const client = new WebTorrent(CLIENT_OPTIONS)
   client.on('error', error => finish(EXIT_ERROR, error.message))
   const api = new RondevuApi(server)

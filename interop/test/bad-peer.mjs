@@ -8,7 +8,10 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
+import { isolateNetwork } from '../lib/netns.mjs'
 import { rondevuBinary, startServer, spawnScript, tempDir, writeRandomFile, sha256File } from './support.mjs'
+
+isolateNetwork()
 
 const { bin, skip } = rondevuBinary()
 let server

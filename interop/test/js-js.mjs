@@ -7,7 +7,10 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
+import { isolateNetwork } from '../lib/netns.mjs'
 import { rondevuBinary, startServer, spawnScript, tempDir, writeRandomFile, sha256File } from './support.mjs'
+
+isolateNetwork()
 
 const FILE_SIZE = 4 * 1024 * 1024
 const PEER_TIMEOUT_SECS = 40
