@@ -288,9 +288,9 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
 
     /// Offers we may answer now for a torrent.
     fn answer_budget(&self, info_hash: &InfoHash, torrent: &TorrentDiscovery) -> usize {
-        let (with_peer, waiting) = self.link_counts(info_hash);
+        let (with_peer, _) = self.link_counts(info_hash);
         self.peer_limit(info_hash, torrent)
-            .saturating_sub(with_peer + waiting)
+            .saturating_sub(with_peer)
     }
 
     /// Classifies a signaling failure: unreachable → back off; 401 → register again.
@@ -607,6 +607,12 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
         let Some(own) = self.own_peer_id() else {
             return false;
         };
+        // Published offers do not hold slots; an answer that would pass the limit is refused
+        // (its offer deleted, so the answerer's candidate polling fails at once).
+        let full = match self.torrents.get(&info_hash) {
+            Some(torrent) => self.answer_budget(&info_hash, torrent) == 0,
+            None => return false,
+        };
         let Some(torrent) = self.torrents.get_mut(&info_hash) else {
             return false;
         };
@@ -632,7 +638,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
             .map(|(id, other)| (*id, other.role))
             .collect();
         let keep_new = if others.is_empty() {
-            true
+            !full
         } else if others.iter().any(|(_, role)| *role == Role::Offerer) {
             false // it answered another offer of ours already
         } else {
@@ -642,7 +648,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
             return false;
         };
         if !keep_new {
-            note!(self.debug, %info_hash, %peer, "duplicate connection refused (tie-break)");
+            note!(self.debug, %info_hash, %peer, full, "answer refused (peer limit or tie-break)");
             let _ = entry.commands.send(LinkCommand::Cancel);
             return true;
         }

@@ -53,7 +53,8 @@ impl RtcConfig {
 pub struct DiscoveryOptions {
     /// Base URL of the Rondevu server (default [`DEFAULT_RONDEVU_SERVER`]).
     pub rondevu_server: String,
-    /// Most peers (connected or connecting, published offers included) per torrent (50).
+    /// Most peers, connected or connecting, per torrent (50). Published offers hold no
+    /// slot: an answer that would pass the limit is refused.
     pub max_peers_per_torrent: usize,
     /// How often each torrent looks for new peers by topic when idle; also the slowest
     /// candidate polling (30 s).

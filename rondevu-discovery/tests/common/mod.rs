@@ -160,3 +160,133 @@ pub fn assert_no_offers_left(server_url: &str, credentials: &rondevu_api::Creden
             .collect::<Vec<_>>()
     );
 }
+
+/// What a [`Recording`] signaling saw and how it misbehaves.
+#[derive(Debug, Default)]
+pub struct SignalingLog {
+    /// Every by-topic response, with the peers known to be connected when it was asked.
+    pub topic_responses: std::sync::Mutex<Vec<rondevu_api::TopicOffers>>,
+    /// Offers published, in order.
+    pub published: std::sync::Mutex<Vec<String>>,
+    /// Candidates posted per offer (those dropped included).
+    pub posted: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    /// Act like the reference offerer: never post a candidate (they are dropped).
+    pub drop_candidate_posts: std::sync::atomic::AtomicBool,
+    /// Act like the reference server: no `answererPeerId` in by-topic listings.
+    pub strip_answerer: std::sync::atomic::AtomicBool,
+    /// Find nothing by topic (a peer that only offers).
+    pub blind: std::sync::atomic::AtomicBool,
+}
+
+/// The real `rondevu-api` client behind the `Signaling` seam, recording what the server
+/// answered and able to imitate the reference client and server.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub inner: rondevu_api::Client,
+    pub log: Arc<SignalingLog>,
+}
+
+impl Recording {
+    pub fn new(server_url: &str) -> Self {
+        Self {
+            inner: rondevu_api::Client::builder(server_url)
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("client"),
+            log: Arc::default(),
+        }
+    }
+}
+
+use rondevu_api::{Answer, Credentials, IceCandidate, MyOffer, NewOffer, PublishedOffer};
+use rondevu_discovery::SignalingError;
+use std::sync::atomic::Ordering;
+
+impl Signaling for Recording {
+    async fn register(&self) -> Result<Credentials, SignalingError> {
+        Signaling::register(&self.inner).await
+    }
+
+    async fn publish(
+        &self,
+        credentials: &Credentials,
+        offers: Vec<NewOffer>,
+    ) -> Result<Vec<PublishedOffer>, SignalingError> {
+        let published = Signaling::publish(&self.inner, credentials, offers).await?;
+        let mut log = self.log.published.lock().unwrap();
+        log.extend(published.iter().map(|offer| offer.id.clone()));
+        Ok(published)
+    }
+
+    async fn offers_by_topic(
+        &self,
+        topic: &str,
+        limit: u32,
+        bloom: &peer_bloom::PeerBloom,
+    ) -> Result<rondevu_api::TopicOffers, SignalingError> {
+        let mut found = Signaling::offers_by_topic(&self.inner, topic, limit, bloom).await?;
+        self.log.topic_responses.lock().unwrap().push(found.clone());
+        if self.log.blind.load(Ordering::Relaxed) {
+            found.offers.clear();
+        }
+        if self.log.strip_answerer.load(Ordering::Relaxed) {
+            for offer in &mut found.offers {
+                offer.answerer_peer_id = None;
+            }
+        }
+        Ok(found)
+    }
+
+    async fn answer(
+        &self,
+        credentials: &Credentials,
+        offer_id: &str,
+        sdp: &str,
+    ) -> Result<(), SignalingError> {
+        Signaling::answer(&self.inner, credentials, offer_id, sdp).await
+    }
+
+    async fn answers(&self, credentials: &Credentials) -> Result<Vec<Answer>, SignalingError> {
+        Signaling::answers(&self.inner, credentials).await
+    }
+
+    async fn post_candidates(
+        &self,
+        credentials: &Credentials,
+        offer_id: &str,
+        candidates: Vec<serde_json::Value>,
+    ) -> Result<(), SignalingError> {
+        *self
+            .log
+            .posted
+            .lock()
+            .unwrap()
+            .entry(offer_id.to_string())
+            .or_default() += candidates.len();
+        if self.log.drop_candidate_posts.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Signaling::post_candidates(&self.inner, credentials, offer_id, candidates).await
+    }
+
+    async fn candidates(
+        &self,
+        credentials: &Credentials,
+        offer_id: &str,
+        since: Option<u64>,
+    ) -> Result<Vec<IceCandidate>, SignalingError> {
+        Signaling::candidates(&self.inner, credentials, offer_id, since).await
+    }
+
+    async fn delete_offer(
+        &self,
+        credentials: &Credentials,
+        offer_id: &str,
+    ) -> Result<(), SignalingError> {
+        Signaling::delete_offer(&self.inner, credentials, offer_id).await
+    }
+
+    async fn my_offers(&self, credentials: &Credentials) -> Result<Vec<MyOffer>, SignalingError> {
+        Signaling::my_offers(&self.inner, credentials).await
+    }
+}
