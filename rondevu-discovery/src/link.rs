@@ -155,6 +155,8 @@ async fn drive<S: Signaling, T: Transport, P: PeerSink>(
     let mut since = None;
     let mut unposted: Vec<serde_json::Value> = Vec::new();
     let mut offer_gone = false;
+    // The other side's candidates are usually posted already: the first poll is immediate.
+    let mut poll_now = remote_known;
 
     let stream = loop {
         if !unposted.is_empty() && !offer_gone {
@@ -178,7 +180,13 @@ async fn drive<S: Signaling, T: Transport, P: PeerSink>(
                 }
             }
         }
-        let poll_at = (remote_known && !offer_gone).then(|| poll.deadline());
+        let poll_at = (remote_known && !offer_gone).then(|| {
+            if poll_now {
+                Instant::now()
+            } else {
+                poll.deadline()
+            }
+        });
         tokio::select! {
             event = connection.next_event() => match event {
                 ConnectionEvent::LocalCandidate(candidate) => unposted.push(candidate),
@@ -194,11 +202,13 @@ async fn drive<S: Signaling, T: Transport, P: PeerSink>(
                     remote_known = true;
                     connect_deadline = Some(now + options.connect_timeout);
                     poll.kick(now);
+                    poll_now = true;
                 }
                 Some(LinkCommand::Answer(_)) => {}
                 Some(LinkCommand::Cancel) | None => return Outcome::Cancelled,
             },
             () = sleep_until(poll_at) => {
+                poll_now = false;
                 let result = signaling.candidates(credentials, &spec.offer_id, since).await;
                 let now = Instant::now();
                 match result {
