@@ -50,6 +50,19 @@ async fn seeder_and_ten_leechers_complete_from_the_info_hash_alone() {
         assert!(stats.connected_peers >= 1, "{stats:?}");
         assert!(stats.bytes_downloaded > 0, "{stats:?}");
     }
+    // The pool never leaks: the seeder has at most its pool's worth of offers on the server
+    // (answered ones are deleted once connected).
+    let seeder_credentials = seeder.credentials().expect("registered");
+    let mine = rondevu_api::Client::new(&url)
+        .unwrap()
+        .my_offers(&seeder_credentials)
+        .unwrap();
+    let pool = seeder.options().offer_pool_size;
+    assert!(
+        mine.offers.len() <= pool,
+        "{} offers on the server",
+        mine.offers.len()
+    );
     let seeder_stats = seeder.torrent_stats(&info_hash).expect("seeder stats");
     assert!(seeder_stats.bytes_uploaded > 0, "{seeder_stats:?}");
     assert!(seeder_stats.offers_published >= 1, "{seeder_stats:?}");
