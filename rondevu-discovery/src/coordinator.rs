@@ -26,8 +26,9 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(10);
 const IDLE_BYTES: u64 = 16 * 1024;
 /// Offers asked for per by-topic query.
 const TOPIC_QUERY_LIMIT: u32 = 50;
-/// After a slot frees, the next round by topic comes at most this soon.
-const REDISCOVERY_DELAY: Duration = Duration::from_millis(500);
+/// Rounds by topic come this soon after a torrent is added, a round answered someone, or a
+/// slot freed; each round that finds nobody doubles the wait, up to the refresh interval.
+const ROUND_FAST: Duration = Duration::from_millis(250);
 /// Offer ids we answered are not tried again for this long.
 const TRIED_OFFER_MEMORY: Duration = Duration::from_secs(120);
 /// How long `destroy` waits for connections to close.
@@ -71,7 +72,8 @@ struct TorrentDiscovery {
     pool: OfferPool<String>,
     known: KnownPeers,
     counters: Arc<TorrentCounters>,
-    next_round: Instant,
+    /// When the next round by topic is due.
+    rounds: AdaptivePoll,
     /// When open connections are next checked for idleness.
     next_idle_check: Instant,
     tried_offers: HashMap<String, Instant>,
@@ -217,7 +219,12 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
                     pool: OfferPool::new(options.offer_pool_size, REFRESH_MARGIN),
                     known: KnownPeers::new(&own, options.retry_cool_down),
                     counters,
-                    next_round: now,
+                    rounds: {
+                        let mut rounds =
+                            AdaptivePoll::new(now, ROUND_FAST, options.refresh_interval);
+                        rounds.kick(now);
+                        rounds
+                    },
                     next_idle_check: now + options.refresh_interval,
                     tried_offers: HashMap::new(),
                 },
@@ -257,7 +264,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
         let mut outstanding = false;
         for (info_hash, torrent) in &self.torrents {
             deadline = deadline
-                .min(torrent.next_round)
+                .min(torrent.rounds.deadline())
                 .min(torrent.next_idle_check);
             if let Some(refresh) = torrent.pool.next_refresh() {
                 deadline = deadline.min(refresh);
@@ -398,7 +405,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
         let due: Vec<InfoHash> = self
             .torrents
             .iter()
-            .filter(|(_, torrent)| torrent.next_round <= Instant::now())
+            .filter(|(_, torrent)| torrent.rounds.is_due(Instant::now()))
             .map(|(info_hash, _)| *info_hash)
             .collect();
         for info_hash in due {
@@ -769,7 +776,6 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
         info_hash: &InfoHash,
         credentials: &Credentials,
     ) -> Result<usize, Interrupted> {
-        let refresh = self.shared.options.refresh_interval;
         let Some(torrent) = self.torrents.get(info_hash) else {
             return Ok(0);
         };
@@ -778,7 +784,8 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
             return Ok(0);
         };
         let now = Instant::now();
-        torrent.next_round = now + refresh;
+        // Slower next time unless this round answers someone (then fast again, below).
+        torrent.rounds.polled(now, false);
         if budget == 0 {
             return Ok(0);
         }
@@ -833,6 +840,11 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
             );
             budget -= 1;
             answered += 1;
+        }
+        if answered > 0 {
+            if let Some(torrent) = self.torrents.get_mut(info_hash) {
+                torrent.rounds.kick(Instant::now());
+            }
         }
         Ok(answered)
     }
@@ -894,7 +906,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
                 .connected
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
-        torrent.next_round = torrent.next_round.min(Instant::now() + REDISCOVERY_DELAY);
+        torrent.rounds.kick(Instant::now());
         let was_open = entry.is_open();
         let Some(peer) = entry.peer_id else {
             return;
