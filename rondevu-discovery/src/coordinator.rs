@@ -222,7 +222,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
                     rounds: {
                         let mut rounds =
                             AdaptivePoll::new(now, ROUND_FAST, options.refresh_interval);
-                        rounds.kick(now);
+                        rounds.poll_now(now); // the first round comes at once
                         rounds
                     },
                     next_idle_check: now + options.refresh_interval,

@@ -114,6 +114,10 @@ proptest! {
                 poll.kick(now);
                 prop_assert!(poll.deadline() <= now + fastest);
             }
+            if progressed && advance_ms % 7 == 0 {
+                poll.poll_now(now);
+                prop_assert!(poll.is_due(now));
+            }
             if poll.is_due(now) {
                 poll.polled(now, progressed);
             }
