@@ -95,7 +95,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let layout = Arc::new(TorrentLayout::from_info(&metainfo.info)?);
     let seed_store = Arc::new(PatternStore::new(layout.clone()));
     // Sanity: the generator matches its own hashes.
-    assert!(verify::matches(seed_store.piece(0), layout.piece_hash(0).ok_or("no piece")?));
+    assert!(verify::matches(
+        seed_store.piece(0),
+        layout.piece_hash(0).ok_or("no piece")?
+    ));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -111,7 +114,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             None => Storage::Memory,
         };
         let leecher = leecher_engine.add_torrent(metainfo.clone(), storage)?;
-        leecher.wait_for(|p| p.state == bt_swarm::TorrentState::Downloading).await?;
+        leecher
+            .wait_for(|p| p.state == bt_swarm::TorrentState::Downloading)
+            .await?;
         let start = Instant::now();
         let (a, b) = tokio::io::duplex(1024 * 1024);
         seeder.add_peer(a)?;

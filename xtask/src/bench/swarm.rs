@@ -29,7 +29,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     eprintln!("building the benchmark (release)…");
     let status = cargo()
-        .args(["build", "--release", "-q", "-p", "bt-swarm", "--example", "swarm_bench"])
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "bt-swarm",
+            "--example",
+            "swarm_bench",
+        ])
         .status()
         .map_err(|error| format!("cannot run cargo: {error}"))?;
     if !status.success() {
@@ -61,7 +69,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let disk = if skip_disk {
         None
     } else {
-        let folder = std::env::temp_dir().join(format!("rondevu-swarm-bench-{}", std::process::id()));
+        let folder =
+            std::env::temp_dir().join(format!("rondevu-swarm-bench-{}", std::process::id()));
         std::fs::create_dir_all(&folder)
             .map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
         let result = run_once(&[
@@ -74,7 +83,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some(result?)
     };
 
-    println!("\nTorrent engine (bt-swarm), seeder → leecher over a tokio duplex pipe, 256 KiB pieces");
+    println!(
+        "\nTorrent engine (bt-swarm), seeder → leecher over a tokio duplex pipe, 256 KiB pieces"
+    );
     println!("| what | figure |");
     println!("|---|---|");
     println!("| {mib} MiB, memory store, median of {rounds}: transfer | {transfer:.0} MB/s |");
