@@ -559,3 +559,131 @@ async fn peer_limit_is_enforced() {
     assert_eq!(reason, "too many peers");
     assert_eq!(torrent.stats().await.expect("stats").peers.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_to_a_silent_peer_time_out_and_go_to_another() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    init_tracing();
+    let fixture = Fixture::new(7, 16 * 1024, &[400_000]);
+    let count = fixture.layout().piece_count();
+    let leecher_engine = Engine::new(EngineConfig {
+        picker: bt_swarm::picker::PickerConfig {
+            request_timeout: Duration::from_millis(300),
+            // No endgame duplicates: only the timeout can move the silent peer's blocks.
+            endgame_requesters: 1,
+            ..Default::default()
+        },
+        ..config()
+    });
+    let leecher = leecher_engine
+        .add_torrent(fixture.metainfo.clone(), Storage::Memory)
+        .expect("leecher");
+    // A peer that claims every piece, unchokes, and never answers a request.
+    let (ours, mut silent) = tokio::io::duplex(64 * 1024);
+    leecher.add_peer(ours).expect("running");
+    let handshake = bt_wire::Handshake {
+        reserved: bt_wire::Reserved([0; 8]),
+        info_hash: fixture.metainfo.info_hash(),
+        peer_id: bt_wire::PeerId(*b"-XX0000-silent-peer!"),
+    };
+    let mut hello = bytes::BytesMut::new();
+    hello.extend_from_slice(&handshake.to_bytes());
+    bt_wire::Message::Bitfield(bt_wire::bitfield_from(count, 0..count)).encode(&mut hello);
+    bt_wire::Message::Unchoke.encode(&mut hello);
+    silent.write_all(&hello).await.expect("hello");
+    let swallow = tokio::spawn(async move {
+        let mut sink = vec![0u8; 64 * 1024];
+        let mut requests_seen = 0usize;
+        while let Ok(read) = silent.read(&mut sink).await {
+            if read == 0 {
+                break;
+            }
+            requests_seen += read;
+        }
+        requests_seen
+    });
+    // Let the silent peer take the first requests, then bring an honest seeder.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let seeder_engine = Engine::new(config());
+    let seeder = seeder_engine
+        .add_torrent(
+            fixture.metainfo.clone(),
+            Storage::Store(fixture.seed_store()),
+        )
+        .expect("seeder");
+    connect(&seeder, &leecher);
+    within(
+        "leecher completes despite the silent peer",
+        leecher.wait_complete(),
+    )
+    .await
+    .expect("complete");
+    let stats = leecher.stats().await.expect("stats");
+    let silent_stats = stats
+        .peers
+        .iter()
+        .find(|peer| peer.peer_id == Some(handshake.peer_id))
+        .expect("the silent peer is still connected");
+    assert_eq!(silent_stats.downloaded, 0);
+    leecher.stop().await;
+    let bytes_of_requests = within("silent peer closed", swallow).await.expect("task");
+    // Its handshake, `interested`, then requests of 17 bytes each.
+    assert!(
+        bytes_of_requests >= 68 + 5 + 17 * 4,
+        "the silent peer was asked for blocks ({bytes_of_requests} bytes)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_upload_slot_still_completes_everyone_by_rotation_and_sharing() {
+    init_tracing();
+    let fixture = Fixture::new(8, 16 * 1024, &[300_000, 123_457]);
+    let tight = EngineConfig {
+        choker: bt_swarm::choker::ChokerConfig {
+            upload_slots: 1,
+            rechoke_interval: Duration::from_millis(200),
+            optimistic_interval: Duration::from_millis(400),
+        },
+        ..config()
+    };
+    let seeder_engine = Engine::new(tight.clone());
+    let seeder = seeder_engine
+        .add_torrent(
+            fixture.metainfo.clone(),
+            Storage::Store(fixture.seed_store()),
+        )
+        .expect("seeder");
+    let engines: Vec<Engine> = (0..4).map(|_| Engine::new(tight.clone())).collect();
+    let leechers: Vec<TorrentHandle> = engines
+        .iter()
+        .map(|engine| {
+            engine
+                .add_torrent(fixture.metainfo.clone(), Storage::Memory)
+                .expect("leecher")
+        })
+        .collect();
+    for (index, leecher) in leechers.iter().enumerate() {
+        connect(&seeder, leecher);
+        for other in &leechers[index + 1..] {
+            connect(leecher, other);
+        }
+    }
+    for leecher in &leechers {
+        within("every leecher completes", leecher.wait_complete())
+            .await
+            .expect("complete");
+    }
+    let stats = seeder.stats().await.expect("seeder stats");
+    let unchoked = stats.peers.iter().filter(|peer| !peer.am_choking).count();
+    assert!(
+        unchoked <= 2,
+        "one regular slot plus one optimistic: {unchoked}"
+    );
+    let total: u64 = fixture.content().len() as u64;
+    assert!(
+        stats.uploaded < 4 * total,
+        "leechers shared among themselves: the seeder sent {} of {}",
+        stats.uploaded,
+        4 * total
+    );
+}
