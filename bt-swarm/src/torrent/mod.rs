@@ -263,28 +263,38 @@ impl TorrentTask {
         }
     }
 
-    async fn on_peer_event(&mut self, PeerEvent { key, event }: PeerEvent) {
-        if !self.peers.contains_key(&key) {
-            return;
-        }
-        match event {
-            FromPeer::Handshake { peer_id } => self.on_handshake(key, peer_id),
-            FromPeer::Extensions(handshake) => {
-                let reqq = handshake.reqq;
-                if let Some(entry) = self.peers.get_mut(&key) {
-                    entry.extensions = Some(handshake);
-                }
-                if let (Some(reqq), Some(download)) = (reqq, self.download.as_mut()) {
-                    download.picker.limit_queue_depth(key, reqq);
-                }
-                if self.download.is_none() {
-                    self.request_metadata();
-                }
+    async fn on_peer_event(&mut self, PeerEvent { key, events }: PeerEvent) {
+        let mut blocks = false;
+        for event in events {
+            if !self.peers.contains_key(&key) {
+                return;
             }
-            FromPeer::Message(message) => self.on_message(key, message),
-            FromPeer::Block(block) => self.on_block(key, block),
-            FromPeer::Metadata(message) => self.on_metadata(key, message).await,
-            FromPeer::Closed(reason) => self.on_closed(key, reason),
+            match event {
+                FromPeer::Handshake { peer_id } => self.on_handshake(key, peer_id),
+                FromPeer::Extensions(handshake) => {
+                    let reqq = handshake.reqq;
+                    if let Some(entry) = self.peers.get_mut(&key) {
+                        entry.extensions = Some(handshake);
+                    }
+                    if let (Some(reqq), Some(download)) = (reqq, self.download.as_mut()) {
+                        download.picker.limit_queue_depth(key, reqq);
+                    }
+                    if self.download.is_none() {
+                        self.request_metadata();
+                    }
+                }
+                FromPeer::Message(message) => self.on_message(key, message),
+                FromPeer::Block(block) => {
+                    blocks = true;
+                    self.on_block(key, block);
+                }
+                FromPeer::Metadata(message) => self.on_metadata(key, message).await,
+                FromPeer::Closed(reason) => self.on_closed(key, reason),
+            }
+        }
+        // One round of new requests per batch of blocks, not per block.
+        if blocks {
+            self.fill_requests(key);
         }
     }
 
@@ -348,8 +358,11 @@ impl TorrentTask {
                 if let Some(entry) = self.peers.get_mut(&key) {
                     entry.peer_interested = true;
                 }
-                if let Some(ChokeChange::Unchoke(peer)) = self.choker.peer_interested(key) {
-                    self.set_choking(peer, false);
+                // Without the metadata there is nothing to serve: no slot yet.
+                if self.download.is_some() {
+                    if let Some(ChokeChange::Unchoke(peer)) = self.choker.peer_interested(key) {
+                        self.set_choking(peer, false);
+                    }
                 }
             }
             Message::NotInterested => {
@@ -526,6 +539,9 @@ impl TorrentTask {
         let (downloaded, uploaded) = self.transfer_totals();
         self.total_down.sample(now, downloaded);
         self.total_up.sample(now, uploaded);
+        if self.download.is_none() {
+            candidates.clear();
+        }
         for change in self.choker.tick(now, &candidates) {
             match change {
                 ChokeChange::Choke(key) => self.set_choking(key, true),
