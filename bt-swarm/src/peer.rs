@@ -33,9 +33,9 @@ const READ_CHUNK: usize = 256 * 1024;
 /// Bytes handed to one write call at most.
 const WRITE_CHUNK: usize = 256 * 1024;
 /// Serving pauses while this much output waits to be written.
-const OUTPUT_HIGH_WATER: usize = 512 * 1024;
+const OUTPUT_HIGH_WATER: usize = 1024 * 1024;
 /// Blocks read from the store in one blocking call.
-const SERVE_BATCH: usize = 16;
+const SERVE_BATCH: usize = 32;
 /// A keep-alive goes out after this long without sending anything.
 const KEEP_ALIVE: Duration = Duration::from_secs(60);
 /// Events a torrent task may have queued from its connections before they wait.
