@@ -129,6 +129,10 @@ struct Connection {
     serve_queue: VecDeque<BlockRef>,
     /// Blocks being read from the store right now (a cancel removes them).
     serving: Vec<BlockRef>,
+    /// Bytes to write, in order: the session's output and block payloads, which go out
+    /// without being copied into the session's buffer.
+    outbox: VecDeque<Bytes>,
+    outbox_len: usize,
     wasted: u64,
 }
 
@@ -156,6 +160,8 @@ impl Connection {
             requested: HashSet::new(),
             serve_queue: VecDeque::new(),
             serving: Vec::new(),
+            outbox: VecDeque::new(),
+            outbox_len: 0,
             wasted: 0,
         }
     }
@@ -178,7 +184,7 @@ impl Connection {
                 store_read = self.start_serving();
             }
             if pending_write.is_none() {
-                pending_write = self.session.poll_transmit(WRITE_CHUNK);
+                pending_write = self.next_output();
             }
             let established = self.session.is_established();
             tokio::select! {
@@ -217,7 +223,7 @@ impl Connection {
                             pending_write = None;
                         }
                     }
-                    if pending_write.is_none() && self.session.pending_output() == 0 {
+                    if pending_write.is_none() && self.queued_output() == 0 {
                         writer.flush().await.map_err(|error| format!("flush failed: {error}"))?;
                     }
                 }
@@ -400,7 +406,7 @@ impl Connection {
 
     /// Reads the next batch of requested blocks on the blocking pool, when output has room.
     fn start_serving(&mut self) -> Option<JoinHandle<ServeResult>> {
-        if self.serve_queue.is_empty() || self.session.pending_output() >= OUTPUT_HIGH_WATER {
+        if self.serve_queue.is_empty() || self.queued_output() >= OUTPUT_HIGH_WATER {
             return None;
         }
         let store = self.shared.content.get()?.store.clone();
@@ -435,17 +441,55 @@ impl Connection {
                     continue;
                 }
             };
+            if self.session.am_choking() {
+                break;
+            }
             let len = data.len() as u64;
-            self.session
-                .send(Message::Piece(Block {
-                    piece: block.piece,
-                    offset: block.offset,
-                    data,
-                }))
-                .map_err(|error| format!("cannot send a block: {error}"))?;
+            self.queue_piece(block, data);
             self.counters.add_uploaded(len);
         }
         self.serving.clear();
         Ok(())
+    }
+
+    /// Queues a `piece` message: its 13-byte header, then the block as it came from the
+    /// store. Whatever the session queued before goes first, so the order on the wire is
+    /// the order of sending.
+    fn queue_piece(&mut self, block: BlockRef, data: Bytes) {
+        self.drain_session_output();
+        let mut header = BytesMut::with_capacity(13);
+        header.extend_from_slice(&(9 + data.len() as u32).to_be_bytes());
+        header.extend_from_slice(&[7]);
+        header.extend_from_slice(&block.piece.to_be_bytes());
+        header.extend_from_slice(&block.offset.to_be_bytes());
+        self.push_output(header.freeze());
+        self.push_output(data);
+    }
+
+    fn drain_session_output(&mut self) {
+        while let Some(bytes) = self.session.poll_transmit(usize::MAX) {
+            self.push_output(bytes);
+        }
+    }
+
+    fn push_output(&mut self, bytes: Bytes) {
+        self.outbox_len += bytes.len();
+        self.outbox.push_back(bytes);
+    }
+
+    /// The next bytes to write: queued output first, then the session's.
+    fn next_output(&mut self) -> Option<Bytes> {
+        match self.outbox.pop_front() {
+            Some(bytes) => {
+                self.outbox_len -= bytes.len();
+                Some(bytes)
+            }
+            None => self.session.poll_transmit(WRITE_CHUNK),
+        }
+    }
+
+    /// Bytes waiting to be written.
+    fn queued_output(&self) -> usize {
+        self.outbox_len + self.session.pending_output()
     }
 }
