@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use peer_bloom::PeerBloom;
@@ -765,57 +765,36 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Reader connections handed out one at a time.
+/// Reader connections (never empty), each used by one thread at a time.
 struct ReaderPool {
-    idle: Mutex<Vec<Connection>>,
-    returned: Condvar,
+    connections: Vec<Mutex<Connection>>,
+    next: AtomicU64,
 }
 
 impl ReaderPool {
     fn new(connections: Vec<Connection>) -> Self {
         Self {
-            idle: Mutex::new(connections),
-            returned: Condvar::new(),
+            connections: connections.into_iter().map(Mutex::new).collect(),
+            next: AtomicU64::new(0),
         }
     }
 
-    /// Runs `work` on an idle connection, waiting for one if all are busy.
+    /// Runs `work` on an idle connection, or waits for a busy one when all are taken.
     fn with<R, E>(&self, work: impl FnOnce(&Connection) -> Result<R, E>) -> Result<R, E> {
-        let connection = {
-            let mut idle = lock(&self.idle);
-            loop {
-                if let Some(connection) = idle.pop() {
-                    break connection;
+        let count = self.connections.len().max(1);
+        let start =
+            usize::try_from(self.next.fetch_add(1, Ordering::Relaxed) % count as u64).unwrap_or(0);
+        for offset in 0..count {
+            if let Some(slot) = self.connections.get((start + offset) % count) {
+                match slot.try_lock() {
+                    Ok(connection) => return work(&connection),
+                    Err(TryLockError::Poisoned(poisoned)) => return work(&poisoned.into_inner()),
+                    Err(TryLockError::WouldBlock) => {}
                 }
-                idle = self
-                    .returned
-                    .wait(idle)
-                    .unwrap_or_else(PoisonError::into_inner);
             }
-        };
-        let lease = Lease {
-            pool: self,
-            connection: Some(connection),
-        };
-        match lease.connection.as_ref() {
-            Some(connection) => work(connection),
-            None => unreachable!("a lease always holds its connection until dropped"),
         }
-    }
-}
-
-/// Gives its connection back to the pool when dropped, even if the work panicked.
-struct Lease<'a> {
-    pool: &'a ReaderPool,
-    connection: Option<Connection>,
-}
-
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        if let Some(connection) = self.connection.take() {
-            lock(&self.pool.idle).push(connection);
-            self.pool.returned.notify_one();
-        }
+        // `Store::open` always makes at least one reader, so `start` indexes a connection.
+        work(&lock(&self.connections[start]))
     }
 }
 
