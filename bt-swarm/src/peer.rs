@@ -36,6 +36,10 @@ const WRITE_CHUNK: usize = 256 * 1024;
 const OUTPUT_HIGH_WATER: usize = 512 * 1024;
 /// Blocks read from the store in one blocking call.
 const SERVE_BATCH: usize = 16;
+/// A keep-alive goes out after this long without sending anything.
+const KEEP_ALIVE: Duration = Duration::from_secs(60);
+/// Events a torrent task may have queued from its connections before they wait.
+pub(crate) const PEER_EVENT_QUEUE: usize = 4096;
 
 /// What the torrent task tells a connection.
 #[derive(Debug)]
@@ -82,7 +86,7 @@ pub(crate) fn spawn(
     stream: Box<dyn PeerStream>,
     shared: Arc<SharedTorrent>,
     counters: Arc<PeerCounters>,
-    to_torrent: mpsc::UnboundedSender<PeerEvent>,
+    to_torrent: mpsc::Sender<PeerEvent>,
     commands: mpsc::UnboundedReceiver<ToPeer>,
     limits: PeerLimits,
 ) {
@@ -97,10 +101,12 @@ pub(crate) fn spawn(
                     reason
                 }
             };
-            let _ = to_torrent.send(PeerEvent {
-                key,
-                event: FromPeer::Closed(reason),
-            });
+            let _ = to_torrent
+                .send(PeerEvent {
+                    key,
+                    event: FromPeer::Closed(reason),
+                })
+                .await;
         }
         .instrument(span),
     );
@@ -155,7 +161,7 @@ impl Connection {
     async fn run(
         &mut self,
         stream: Box<dyn PeerStream>,
-        to_torrent: &mpsc::UnboundedSender<PeerEvent>,
+        to_torrent: &mpsc::Sender<PeerEvent>,
         mut commands: mpsc::UnboundedReceiver<ToPeer>,
     ) -> Result<String, String> {
         let (mut reader, mut writer) = tokio::io::split(stream);
@@ -163,6 +169,7 @@ impl Connection {
         let mut pending_write: Option<Bytes> = None;
         let mut store_read: Option<JoinHandle<ServeResult>> = None;
         let handshake_deadline = tokio::time::Instant::now() + self.limits.handshake_timeout;
+        let mut last_sent = tokio::time::Instant::now();
         loop {
             if store_read.is_none() {
                 store_read = self.start_serving();
@@ -183,11 +190,12 @@ impl Connection {
                         .handle_bytes(chunk)
                         .map_err(|error| format!("protocol violation: {error}"))?;
                     while let Some(event) = self.session.poll_event() {
-                        self.on_event(event, to_torrent)?;
+                        self.on_event(event, to_torrent).await?;
                     }
                 }
                 written = writer.write(pending_write.as_deref().unwrap_or_default()), if pending_write.is_some() => {
                     let written = written.map_err(|error| format!("write failed: {error}"))?;
+                    last_sent = tokio::time::Instant::now();
                     if written == 0 {
                         return Ok("the peer stopped reading".to_string());
                     }
@@ -228,14 +236,20 @@ impl Connection {
                 _ = tokio::time::sleep_until(handshake_deadline), if !established => {
                     return Err("no handshake in time".to_string());
                 }
+                _ = tokio::time::sleep_until(last_sent + KEEP_ALIVE), if established && pending_write.is_none() => {
+                    self.session
+                        .send(Message::KeepAlive)
+                        .map_err(|error| format!("cannot send a keep-alive: {error}"))?;
+                    last_sent = tokio::time::Instant::now();
+                }
             }
         }
     }
 
-    fn on_event(
+    async fn on_event(
         &mut self,
         event: Event,
-        to_torrent: &mpsc::UnboundedSender<PeerEvent>,
+        to_torrent: &mpsc::Sender<PeerEvent>,
     ) -> Result<(), String> {
         let forward = match event {
             Event::Handshake { peer_id, .. } => FromPeer::Handshake { peer_id },
@@ -281,11 +295,13 @@ impl Connection {
             Event::Metadata(message) => FromPeer::Metadata(message),
             Event::Pex(_) | Event::UnknownExtension { .. } => return Ok(()),
         };
+        // A bounded queue: a peer that talks faster than the torrent task listens waits.
         to_torrent
             .send(PeerEvent {
                 key: self.key,
                 event: forward,
             })
+            .await
             .map_err(|_| "the torrent stopped".to_string())
     }
 

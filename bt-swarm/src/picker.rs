@@ -80,6 +80,8 @@ struct PeerState {
     outstanding: Vec<(BlockRef, Instant)>,
     queue_depth: u32,
     depth_limit: u32,
+    /// Pieces it has that we lack.
+    wanted: u32,
 }
 
 /// What [`Picker::block_received`] made of a block.
@@ -107,6 +109,7 @@ pub struct Picker {
     config: PickerConfig,
     have: BitVec<u8, Msb0>,
     verified: u32,
+    verified_bytes: u64,
     availability: Vec<u32>,
     in_progress: BTreeMap<u32, PieceProgress>,
     peers: HashMap<PeerKey, PeerState>,
@@ -126,11 +129,16 @@ impl Picker {
         let mut have = have;
         have.resize(count, false);
         let verified = have.count_ones() as u32;
+        let verified_bytes = have
+            .iter_ones()
+            .map(|piece| u64::from(layout.piece_len(piece as u32)))
+            .sum();
         Self {
             layout,
             config,
             have,
             verified,
+            verified_bytes,
             availability: vec![0; count],
             in_progress: BTreeMap::new(),
             peers: HashMap::new(),
@@ -146,6 +154,11 @@ impl Picker {
     /// Number of verified pieces.
     pub fn verified_count(&self) -> u32 {
         self.verified
+    }
+
+    /// Bytes in verified pieces.
+    pub fn verified_bytes(&self) -> u64 {
+        self.verified_bytes
     }
 
     /// Whether every piece is verified.
@@ -178,6 +191,7 @@ impl Picker {
                 outstanding: Vec::new(),
                 queue_depth: self.config.initial_queue_depth.max(1),
                 depth_limit: self.config.max_queue_depth.max(1),
+                wanted: 0,
             },
         );
     }
@@ -210,6 +224,9 @@ impl Picker {
             if !*bit {
                 bit.set(true);
                 self.availability[piece as usize] += 1;
+                if !self.have[piece as usize] {
+                    state.wanted += 1;
+                }
             }
         }
     }
@@ -225,10 +242,13 @@ impl Picker {
             let old = state.has[piece];
             if new != old {
                 state.has.set(piece, new);
+                let lacking = !self.have[piece];
                 if new {
                     self.availability[piece] += 1;
+                    state.wanted += u32::from(lacking);
                 } else {
                     self.availability[piece] = self.availability[piece].saturating_sub(1);
+                    state.wanted -= u32::from(lacking);
                 }
             }
         }
@@ -242,9 +262,7 @@ impl Picker {
 
     /// Whether the peer has a piece we lack (we should be interested).
     pub fn is_interesting(&self, peer: PeerKey) -> bool {
-        self.peers
-            .get(&peer)
-            .is_some_and(|state| state.has.iter_ones().any(|piece| !self.have[piece]))
+        self.peers.get(&peer).is_some_and(|state| state.wanted > 0)
     }
 
     /// The peer choked (`true`) or unchoked (`false`) us. Choking drops its requests (BEP 3),
@@ -383,6 +401,10 @@ impl Picker {
             let availability = self.availability[piece];
             if best.is_none_or(|(rarest, _)| availability < rarest) {
                 best = Some((availability, piece));
+                if availability <= 1 {
+                    // Nothing a peer has can be rarer.
+                    break;
+                }
             }
         }
         best.map(|(_, piece)| piece as u32)
@@ -455,6 +477,12 @@ impl Picker {
             if !*bit {
                 bit.set(true);
                 self.verified += 1;
+                self.verified_bytes += u64::from(self.layout.piece_len(piece));
+                for state in self.peers.values_mut() {
+                    if state.has[piece as usize] {
+                        state.wanted -= 1;
+                    }
+                }
             }
         }
     }

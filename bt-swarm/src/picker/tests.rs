@@ -217,6 +217,14 @@ impl Swarm {
 
     /// Requests from `peer`, returning the blocks asked for.
     fn request(&mut self, peer: u64) -> Vec<BlockRef> {
+        let lacking = self.bitfields[peer as usize]
+            .iter_ones()
+            .any(|piece| !self.picker.have()[piece]);
+        assert_eq!(
+            self.picker.is_interesting(peer),
+            lacking,
+            "interest bookkeeping"
+        );
         let blocks = self.picker.next_requests(peer, self.now);
         for block in &blocks {
             assert!(

@@ -83,8 +83,8 @@ pub(crate) struct TorrentTask {
     config: Arc<EngineConfig>,
     storage: Storage,
     commands: mpsc::UnboundedReceiver<Command>,
-    peer_tx: mpsc::UnboundedSender<PeerEvent>,
-    peer_rx: mpsc::UnboundedReceiver<PeerEvent>,
+    peer_tx: mpsc::Sender<PeerEvent>,
+    peer_rx: mpsc::Receiver<PeerEvent>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     events: broadcast::Sender<TorrentEvent>,
@@ -109,7 +109,7 @@ pub(crate) struct TorrentTask {
 pub(crate) fn spawn(setup: TorrentSetup) {
     let span = tracing::info_span!("torrent", info_hash = %setup.shared.info_hash);
     let seed = setup.config.seed.unwrap_or_else(|| fastrand::u64(..));
-    let (peer_tx, peer_rx) = mpsc::unbounded_channel();
+    let (peer_tx, peer_rx) = mpsc::channel(peer::PEER_EVENT_QUEUE);
     let (internal_tx, internal_rx) = mpsc::unbounded_channel();
     let choker = crate::choker::Choker::new(setup.config.choker.clone(), seed ^ 0x5eed);
     let reputation = Reputation::new(setup.config.strike_limit);
@@ -194,7 +194,7 @@ impl TorrentTask {
                 state: self.state,
                 verified_pieces: download.picker.verified_count(),
                 piece_count: download.layout.piece_count(),
-                verified_bytes: download.verified_bytes(),
+                verified_bytes: download.picker.verified_bytes(),
                 total_bytes: download.layout.total_length(),
             },
             None => Progress {
