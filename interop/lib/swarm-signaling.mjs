@@ -334,7 +334,10 @@ export class SwarmSignaling {
 
   queueLocalCandidate (session, candidate) {
     const init = allowedCandidateInit(candidate)
-    if (!init) return
+    if (!init) {
+      if (candidate?.candidate) this.log(`not announcing (loopback UDP only): ${candidate.candidate}`)
+      return
+    }
     session.localCandidates.push(init)
     this.flushCandidates(session)
   }
@@ -345,6 +348,7 @@ export class SwarmSignaling {
     if (!ready || session.closed || session.localCandidates.length === 0) return
     const batch = session.localCandidates.splice(0)
     session.stats.candidatesPosted += batch.length
+    this.log(`posting ${batch.length} candidate(s) for ${session.offerId.slice(0, 12)}: ${batch.map(c => c.candidate.split(' ').slice(4, 6).join(':')).join(', ')}`)
     session.posting = session.posting.then(() =>
       this.api.postCandidates(session.offerId, batch).catch(error => {
         this.log(`posting candidates failed: ${error.message}`)
