@@ -6,8 +6,10 @@
 //! for the server, and a bare connection per task measures the server rather than a client
 //! pool. Every phase is bounded by a request count and by time, whichever comes first.
 //!
-//! Phases: `GET /offers/by-topic/:topic?limit=50` with 100 offers of ~500-character SDPs on
-//! the topic; then `POST /offers` + `POST /offers/:id/answer` pairs.
+//! Phases: the baseline, `GET /health` (a tiny answer: the floor of this HTTP stack and
+//! generator on this machine, measured in the same run); `GET /offers/by-topic/:topic?limit=50`
+//! with 100 offers of ~500-character SDPs on the topic; then `POST /offers` +
+//! `POST /offers/:id/answer` pairs.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -116,13 +118,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map_err(|error| format!("load runtime: {error}"))?;
     let duration = Duration::from_secs(settings.seconds);
 
-    // Warm-up (discarded), then the measured read phase.
+    // Warm-up (discarded), the baseline, then the measured read phase.
     runtime.block_on(load(
         addr,
         settings.connections,
         Duration::from_secs(1),
         settings.max_reads,
         Scenario::Read,
+    ))?;
+    let health = runtime.block_on(load(
+        addr,
+        settings.connections,
+        duration,
+        settings.max_reads,
+        Scenario::Health,
     ))?;
     let reads = runtime.block_on(load(
         addr,
@@ -146,6 +155,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     server.shutdown();
 
     println!();
+    health.print("baseline: GET /health");
     reads.print(&format!(
         "GET /offers/by-topic (limit {LIMIT}, {OFFERS_ON_TOPIC} offers of ~{SDP_LEN}-char SDPs)"
     ));
@@ -154,11 +164,26 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "pairs: {:.0} publish+answer pairs/s",
         pairs.units as f64 / pairs.elapsed.as_secs_f64()
     );
-    if reads.errors + pairs.errors > 0 {
-        return Err(format!(
-            "{} failed requests during the benchmark",
-            reads.errors + pairs.errors
-        ));
+    println!(
+        "by-topic reads run at {:.2}x the /health floor",
+        reads.rate() / health.rate()
+    );
+    println!("\n| phase | req/s | p50 ms | p99 ms | vs /health |\n|---|---:|---:|---:|---:|");
+    for (name, phase) in [
+        ("baseline: `GET /health`", &health),
+        ("`GET /offers/by-topic` limit 50", &reads),
+        ("`POST /offers` + `POST …/answer`", &pairs),
+    ] {
+        let (p50, p99, _) = phase.percentiles();
+        println!(
+            "| {name} | {:.0} | {p50:.2} | {p99:.2} | {:.2}× |",
+            phase.rate(),
+            phase.rate() / health.rate()
+        );
+    }
+    let errors = health.errors + reads.errors + pairs.errors;
+    if errors > 0 {
+        return Err(format!("{errors} failed requests during the benchmark"));
     }
     Ok(())
 }
@@ -214,6 +239,8 @@ struct PairCredentials {
 /// What each connection does in a loop.
 #[derive(Clone)]
 enum Scenario {
+    /// One `GET /health` per unit (the baseline).
+    Health,
     /// One by-topic listing per unit.
     Read,
     /// One publish and one answer per unit.
@@ -231,7 +258,13 @@ struct PhaseResult {
 }
 
 impl PhaseResult {
-    fn print(&self, name: &str) {
+    /// Requests per second.
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// p50, p99 and maximum latency in milliseconds.
+    fn percentiles(&self) -> (f64, f64, f64) {
         let mut sorted = self.latencies.clone();
         sorted.sort_unstable();
         let at = |fraction: f64| -> f64 {
@@ -241,14 +274,16 @@ impl PhaseResult {
             let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
             f64::from(sorted[index.min(sorted.len() - 1)]) / 1000.0
         };
+        (at(0.50), at(0.99), at(1.0))
+    }
+
+    fn print(&self, name: &str) {
+        let (p50, p99, max) = self.percentiles();
         println!(
-            "{name}: {} requests in {:.2} s = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {}",
-            sorted.len(),
+            "{name}: {} requests in {:.2} s = {:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms, errors {}",
+            self.latencies.len(),
             self.elapsed.as_secs_f64(),
-            sorted.len() as f64 / self.elapsed.as_secs_f64(),
-            at(0.50),
-            at(0.99),
-            at(1.0),
+            self.rate(),
             self.errors
         );
     }
@@ -319,6 +354,18 @@ async fn connection_loop(
     let read_path = format!("/offers/by-topic/{TOPIC}?limit={LIMIT}");
     while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max_units {
         match scenario {
+            Scenario::Health => {
+                let (status, _) = timed(
+                    &mut sender,
+                    Method::GET,
+                    "/health",
+                    None,
+                    Bytes::new(),
+                    &mut latencies,
+                )
+                .await?;
+                errors += u64::from(status != StatusCode::OK);
+            }
             Scenario::Read => {
                 let (status, _) = timed(
                     &mut sender,
