@@ -34,6 +34,7 @@ pub mod auth;
 mod body;
 pub mod config;
 mod error;
+mod generation;
 mod listing_cache;
 pub mod offer_id;
 mod routes;

@@ -414,7 +414,7 @@ async fn by_topic(
         ),
     };
     // Read the generation before the query: a write in between makes the entry stale.
-    let generation = state.store.generation();
+    let generation = state.store.generation(&topic);
     let listing = match state.cache.get(&topic, generation, now_ms()) {
         Some(listing) => listing,
         None => {

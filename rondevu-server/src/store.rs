@@ -14,10 +14,36 @@ use std::time::Duration;
 use peer_bloom::PeerBloom;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
+use crate::generation::TopicGenerations;
 use crate::validation::NewOffer;
 
-/// How long a connection waits for a lock held by another before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lock waits shorter than SQLite's default busy handler (which sleeps 1 ms and more at
+/// once): readers meet the writer's short transactions often, and usually only for tens of
+/// microseconds. The first [`SHORT_WAITS`] retries sleep [`SHORT_WAIT`], later ones
+/// [`LONG_WAIT`], until about [`BUSY_GIVE_UP`] has passed and the call fails.
+const SHORT_WAIT: Duration = Duration::from_micros(20);
+const SHORT_WAITS: i32 = 200;
+const LONG_WAIT: Duration = Duration::from_millis(1);
+const BUSY_GIVE_UP: Duration = Duration::from_secs(10);
+
+/// SQLite busy handler: true means "try again".
+fn wait_for_lock(attempt: i32) -> bool {
+    let waited_long = u128::try_from(attempt.saturating_sub(SHORT_WAITS).max(0)).unwrap_or(0);
+    if waited_long * LONG_WAIT.as_micros() >= BUSY_GIVE_UP.as_micros() {
+        return false;
+    }
+    std::thread::sleep(if attempt < SHORT_WAITS {
+        SHORT_WAIT
+    } else {
+        LONG_WAIT
+    });
+    true
+}
+
+fn configure(connection: &Connection) -> Result<(), StoreError> {
+    connection.busy_handler(Some(wait_for_lock))?;
+    Ok(())
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS offers (
@@ -276,8 +302,8 @@ pub struct PublishedOffer {
 pub struct Store {
     writer: Mutex<Connection>,
     readers: ReaderPool,
-    /// Bumped after every committed write that can change a listing (see [`Store::generation`]).
-    generation: AtomicU64,
+    /// Changed after every committed write that can change a listing (see [`Store::generation`]).
+    generations: TopicGenerations,
 }
 
 impl std::fmt::Debug for Store {
@@ -301,7 +327,7 @@ impl Store {
         let (writer, reader_conns) = match path {
             Some(path) => {
                 let writer = Connection::open(path)?;
-                writer.busy_timeout(BUSY_TIMEOUT)?;
+                configure(&writer)?;
                 writer.pragma_update(None, "journal_mode", "WAL")?;
                 writer.pragma_update(None, "synchronous", "NORMAL")?;
                 prepare_writer(&writer)?;
@@ -311,7 +337,7 @@ impl Store {
                         path,
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )?;
-                    reader.busy_timeout(BUSY_TIMEOUT)?;
+                    configure(&reader)?;
                     conns.push(reader);
                 }
                 (writer, conns)
@@ -327,12 +353,12 @@ impl Store {
                     | OpenFlags::SQLITE_OPEN_URI
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX;
                 let writer = Connection::open_with_flags(&name, flags)?;
-                writer.busy_timeout(BUSY_TIMEOUT)?;
+                configure(&writer)?;
                 prepare_writer(&writer)?;
                 let mut conns = Vec::with_capacity(readers);
                 for _ in 0..readers {
                     let reader = Connection::open_with_flags(&name, flags)?;
-                    reader.busy_timeout(BUSY_TIMEOUT)?;
+                    configure(&reader)?;
                     conns.push(reader);
                 }
                 (writer, conns)
@@ -341,19 +367,24 @@ impl Store {
         Ok(Self {
             writer: Mutex::new(writer),
             readers: ReaderPool::new(reader_conns),
-            generation: AtomicU64::new(0),
+            generations: TopicGenerations::default(),
         })
     }
 
-    /// A counter that changes after every committed write that can change what a listing
-    /// shows (publish, delete, answer, sweep). Read it *before* a query: a result tagged with
-    /// a generation that is still current is still exact, apart from expiry.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// A number that changes after every committed write that can change what the listing
+    /// of `topic` shows (publish, delete, answer, sweep). Read it *before* a query: a result
+    /// tagged with a generation that is still current is still exact, apart from expiry.
+    pub fn generation(&self, topic: &str) -> u64 {
+        self.generations.current(topic)
     }
 
-    fn bump_generation(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+    /// Marks the topics of a stored `topics` JSON array as changed (all topics if it does not
+    /// parse, which never happens for rows we wrote).
+    fn bump_topics_json(&self, topics: &str) {
+        match serde_json::from_str::<Vec<String>>(topics) {
+            Ok(topics) => self.generations.bump(&topics),
+            Err(_) => self.generations.bump_all(),
+        }
     }
 
     /// Stores `offers` for `peer_id` atomically: all of them or (on any error) none.
@@ -419,7 +450,9 @@ impl Store {
             }
         }
         tx.commit()?;
-        self.bump_generation();
+        drop(writer);
+        self.generations
+            .bump(offers.iter().flat_map(|offer| offer.topics.iter()));
         Ok(published)
     }
 
@@ -552,14 +585,16 @@ impl Store {
     /// Deletes `offer_id` if `peer_id` owns it; true when something was deleted.
     pub fn delete(&self, peer_id: &str, offer_id: &str) -> Result<bool, StoreError> {
         let writer = lock(&self.writer);
-        let deleted = writer
-            .prepare_cached("DELETE FROM offers WHERE id = ?1 AND peer_id = ?2")?
-            .execute(params![offer_id, peer_id])?;
+        let topics: Option<String> = writer
+            .prepare_cached("DELETE FROM offers WHERE id = ?1 AND peer_id = ?2 RETURNING topics")?
+            .query_row(params![offer_id, peer_id], |row| row.get(0))
+            .optional()?;
         drop(writer);
-        if deleted > 0 {
-            self.bump_generation();
-        }
-        Ok(deleted > 0)
+        let Some(topics) = topics else {
+            return Ok(false);
+        };
+        self.bump_topics_json(&topics);
+        Ok(true)
     }
 
     /// Records `answerer`'s answer if the offer is unexpired, unanswered and the secret fits;
@@ -574,13 +609,15 @@ impl Store {
     ) -> Result<i64, AnswerError> {
         let mut writer = lock(&self.writer);
         let tx = writer.transaction()?;
-        let found: Option<(Option<String>, Option<String>)> = tx
+        let found: Option<(Option<String>, Option<String>, String)> = tx
             .prepare_cached(
-                "SELECT secret, answerer_peer_id FROM offers WHERE id = ?1 AND expires_at > ?2",
+                "SELECT secret, answerer_peer_id, topics FROM offers WHERE id = ?1 AND expires_at > ?2",
             )?
-            .query_row(params![offer_id, now], |row| Ok((row.get(0)?, row.get(1)?)))
+            .query_row(params![offer_id, now], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
             .optional()?;
-        let Some((stored_secret, answerer_peer_id)) = found else {
+        let Some((stored_secret, answerer_peer_id, topics)) = found else {
             return Err(AnswerError::NotFound);
         };
         if let Some(expected) = stored_secret.as_deref() {
@@ -599,7 +636,7 @@ impl Store {
         .execute(params![offer_id, answerer, sdp, now])?;
         tx.commit()?;
         drop(writer);
-        self.bump_generation();
+        self.bump_topics_json(&topics);
         Ok(now)
     }
 
@@ -738,7 +775,7 @@ impl Store {
             .execute(params![now])?;
         drop(writer);
         if deleted > 0 {
-            self.bump_generation();
+            self.generations.bump_all();
         }
         Ok(deleted)
     }

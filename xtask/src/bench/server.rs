@@ -8,8 +8,8 @@
 //!
 //! Phases: the baseline, `GET /health` (a tiny answer: the floor of this HTTP stack and
 //! generator on this machine, measured in the same run); `GET /offers/by-topic/:topic?limit=50`
-//! with 100 offers of ~500-character SDPs on the topic; then `POST /offers` +
-//! `POST /offers/:id/answer` pairs.
+//! with 100 offers of ~500-character SDPs on the topic; `POST /offers` +
+//! `POST /offers/:id/answer` pairs; and both at once on half the connections each.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -126,31 +126,44 @@ pub fn run(args: &[String]) -> Result<(), String> {
         settings.max_reads,
         Scenario::Read,
     ))?;
-    let health = runtime.block_on(load(
-        addr,
-        settings.connections,
-        duration,
-        settings.max_reads,
-        Scenario::Health,
-    ))?;
-    let reads = runtime.block_on(load(
-        addr,
-        settings.connections,
-        duration,
-        settings.max_reads,
-        Scenario::Read,
-    ))?;
-    let scenario = Scenario::PublishAnswer(Arc::new(PairCredentials {
+    let health = runtime
+        .block_on(load(
+            addr,
+            settings.connections,
+            duration,
+            settings.max_reads,
+            Scenario::Health,
+        ))?
+        .reads;
+    let reads = runtime
+        .block_on(load(
+            addr,
+            settings.connections,
+            duration,
+            settings.max_reads,
+            Scenario::Read,
+        ))?
+        .reads;
+    let credentials = Arc::new(PairCredentials {
         offerer: bearer(&offerer),
         answerer: bearer(&answerer),
         next: AtomicU64::new(0),
-    }));
-    let pairs = runtime.block_on(load(
+    });
+    let pairs = runtime
+        .block_on(load(
+            addr,
+            settings.connections,
+            duration,
+            settings.max_pairs,
+            Scenario::PublishAnswer(Arc::clone(&credentials)),
+        ))?
+        .writes;
+    let mixed = runtime.block_on(load(
         addr,
         settings.connections,
         duration,
         settings.max_pairs,
-        scenario,
+        Scenario::Mixed(credentials),
     ))?;
     server.shutdown();
 
@@ -160,6 +173,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "GET /offers/by-topic (limit {LIMIT}, {OFFERS_ON_TOPIC} offers of ~{SDP_LEN}-char SDPs)"
     ));
     pairs.print("POST /offers + POST /offers/:id/answer pairs");
+    mixed.reads.print("mixed: by-topic reads beside writers");
+    mixed.writes.print("mixed: publish+answer beside readers");
     println!(
         "pairs: {:.0} publish+answer pairs/s",
         pairs.units as f64 / pairs.elapsed.as_secs_f64()
@@ -173,6 +188,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ("baseline: `GET /health`", &health),
         ("`GET /offers/by-topic` limit 50", &reads),
         ("`POST /offers` + `POST …/answer`", &pairs),
+        ("mixed: by-topic reads (half the connections)", &mixed.reads),
+        ("mixed: publish + answer (other half)", &mixed.writes),
     ] {
         let (p50, p99, _) = phase.percentiles();
         println!(
@@ -181,7 +198,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             phase.rate() / health.rate()
         );
     }
-    let errors = health.errors + reads.errors + pairs.errors;
+    let errors =
+        health.errors + reads.errors + pairs.errors + mixed.reads.errors + mixed.writes.errors;
     if errors > 0 {
         return Err(format!("{errors} failed requests during the benchmark"));
     }
@@ -245,6 +263,9 @@ enum Scenario {
     Read,
     /// One publish and one answer per unit.
     PublishAnswer(Arc<PairCredentials>),
+    /// Half the connections read by topic while the other half publish and answer (every
+    /// write invalidates the listing cache, so reads go to SQLite beside the writer).
+    Mixed(Arc<PairCredentials>),
 }
 
 /// What one phase measured.
@@ -297,34 +318,50 @@ async fn load(
     duration: Duration,
     max_units: u64,
     scenario: Scenario,
-) -> Result<PhaseResult, String> {
+) -> Result<Split, String> {
     let issued = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(connections);
-    for _ in 0..connections {
+    for index in 0..connections {
         let issued = Arc::clone(&issued);
-        let scenario = scenario.clone();
+        // In the mixed phase, even connections read and odd ones publish and answer.
+        let scenario = match &scenario {
+            Scenario::Mixed(_) if index % 2 == 0 => Scenario::Read,
+            Scenario::Mixed(credentials) => Scenario::PublishAnswer(Arc::clone(credentials)),
+            other => other.clone(),
+        };
         tasks.push(tokio::spawn(async move {
-            connection_loop(addr, deadline, max_units, &issued, &scenario).await
+            let writes = matches!(scenario, Scenario::PublishAnswer(_));
+            let outcome = connection_loop(addr, deadline, max_units, &issued, &scenario).await;
+            outcome.map(|outcome| (writes, outcome))
         }));
     }
-    let mut result = PhaseResult {
+    let empty = || PhaseResult {
         units: 0,
         latencies: Vec::new(),
         errors: 0,
         elapsed: Duration::ZERO,
     };
+    let (mut reads, mut writes) = (empty(), empty());
     for task in tasks {
-        let (units, latencies, errors) = task
+        let (is_write, (units, latencies, errors)) = task
             .await
             .map_err(|error| format!("load task failed: {error}"))??;
-        result.units += units;
-        result.latencies.extend(latencies);
-        result.errors += errors;
+        let bucket = if is_write { &mut writes } else { &mut reads };
+        bucket.units += units;
+        bucket.latencies.extend(latencies);
+        bucket.errors += errors;
     }
-    result.elapsed = started.elapsed();
-    Ok(result)
+    reads.elapsed = started.elapsed();
+    writes.elapsed = reads.elapsed;
+    Ok(Split { reads, writes })
+}
+
+/// A phase's results, split into reading and writing connections.
+struct Split {
+    reads: PhaseResult,
+    writes: PhaseResult,
 }
 
 type LoopOutcome = Result<(u64, Vec<u32>, u64), String>;
@@ -377,6 +414,9 @@ async fn connection_loop(
                 )
                 .await?;
                 errors += u64::from(status != StatusCode::OK);
+            }
+            Scenario::Mixed(_) => {
+                return Err("a mixed scenario is split per connection before it runs".to_string());
             }
             Scenario::PublishAnswer(credentials) => {
                 let n = credentials.next.fetch_add(1, Ordering::Relaxed);
