@@ -162,7 +162,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         addr,
         settings.connections,
         duration,
-        settings.max_pairs,
+        settings.max_reads.saturating_add(settings.max_pairs),
         Scenario::Mixed(credentials),
     ))?;
     server.shutdown();
