@@ -413,28 +413,46 @@ async fn by_topic(
                 .map_err(|_| ApiError::bad_request("Invalid bloom filter format"))?,
         ),
     };
-    // Read the generation before the query: a write in between makes the entry stale.
-    let generation = state.store.generation(&topic);
-    let listing = match state.cache.get(&topic, generation, now_ms()) {
+    // Any listing read at or after this generation is exact for this request.
+    let wanted_generation = state.store.generation(&topic);
+    let listing = match state.cache.get(&topic, wanted_generation, now_ms()) {
         Some(listing) => listing,
         None => {
-            let wanted = topic.clone();
-            let snapshot = blocking(&state, move |store| {
-                store.topic_snapshot(&wanted, now_ms(), MAX_CACHED_OFFERS_PER_TOPIC)
-            })
-            .await?;
-            let Some(offers) = snapshot else {
-                return by_topic_uncached(&state, topic, limit, bloom).await;
-            };
-            let listing = Arc::new(
-                TopicListing::new(generation, &offers)
-                    .map_err(|error| ApiError::internal(&error))?,
-            );
-            state.cache.put(&topic, Arc::clone(&listing));
-            listing
+            // One refresh per topic at a time: requests that missed together wait for it
+            // instead of all querying the database (a write otherwise causes a stampede).
+            let _refreshing = state.cache.refresh_lock(&topic).lock().await;
+            match state.cache.get(&topic, wanted_generation, now_ms()) {
+                Some(listing) => listing,
+                None => match refresh_listing(&state, &topic).await? {
+                    Some(listing) => listing,
+                    None => return by_topic_uncached(&state, topic, limit, bloom).await,
+                },
+            }
         }
     };
     Ok(json_response(listing.render(&topic, limit, bloom.as_ref())))
+}
+
+/// Reads a topic from the database into the cache; `None` when it is too large to cache.
+async fn refresh_listing(
+    state: &SharedState,
+    topic: &str,
+) -> Result<Option<Arc<TopicListing>>, ApiError> {
+    // Read the generation before the query: a write in between makes the entry stale.
+    let generation = state.store.generation(topic);
+    let wanted = topic.to_string();
+    let snapshot = blocking(state, move |store| {
+        store.topic_snapshot(&wanted, now_ms(), MAX_CACHED_OFFERS_PER_TOPIC)
+    })
+    .await?;
+    let Some(offers) = snapshot else {
+        return Ok(None);
+    };
+    let listing = Arc::new(
+        TopicListing::new(generation, &offers).map_err(|error| ApiError::internal(&error))?,
+    );
+    state.cache.put(topic, Arc::clone(&listing));
+    Ok(Some(listing))
 }
 
 /// Lists a topic too large to cache straight from the database, bounded by `limit`.

@@ -9,7 +9,9 @@
 //! Phases: the baseline, `GET /health` (a tiny answer: the floor of this HTTP stack and
 //! generator on this machine, measured in the same run); `GET /offers/by-topic/:topic?limit=50`
 //! with 100 offers of ~500-character SDPs on the topic; `POST /offers` +
-//! `POST /offers/:id/answer` pairs; and both at once on half the connections each.
+//! `POST /offers/:id/answer` pairs; both at once on half the connections each; and reads of
+//! the topic while the other half publish and delete offers under that same topic (the
+//! listing cache's worst case: every write is followed by a refresh from SQLite).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -163,7 +165,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         settings.connections,
         duration,
         settings.max_reads.saturating_add(settings.max_pairs),
-        Scenario::Mixed(credentials),
+        Scenario::Mixed(Box::new(Scenario::PublishAnswer(Arc::clone(&credentials)))),
+    ))?;
+    let churn = runtime.block_on(load(
+        addr,
+        settings.connections,
+        duration,
+        settings.max_reads.saturating_add(settings.max_pairs),
+        Scenario::Mixed(Box::new(Scenario::Churn(credentials))),
     ))?;
     server.shutdown();
 
@@ -175,6 +184,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     pairs.print("POST /offers + POST /offers/:id/answer pairs");
     mixed.reads.print("mixed: by-topic reads beside writers");
     mixed.writes.print("mixed: publish+answer beside readers");
+    churn
+        .reads
+        .print("churn: by-topic reads while the same topic changes");
+    churn
+        .writes
+        .print("churn: publish+delete on the read topic");
     println!(
         "pairs: {:.0} publish+answer pairs/s",
         pairs.units as f64 / pairs.elapsed.as_secs_f64()
@@ -190,6 +205,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ("`POST /offers` + `POST …/answer`", &pairs),
         ("mixed: by-topic reads (half the connections)", &mixed.reads),
         ("mixed: publish + answer (other half)", &mixed.writes),
+        ("churn: by-topic reads, same topic written", &churn.reads),
+        ("churn: publish + delete on that topic", &churn.writes),
     ] {
         let (p50, p99, _) = phase.percentiles();
         println!(
@@ -198,8 +215,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
             phase.rate() / health.rate()
         );
     }
-    let errors =
-        health.errors + reads.errors + pairs.errors + mixed.reads.errors + mixed.writes.errors;
+    let errors = health.errors
+        + reads.errors
+        + pairs.errors
+        + mixed.reads.errors
+        + mixed.writes.errors
+        + churn.reads.errors
+        + churn.writes.errors;
     if errors > 0 {
         return Err(format!("{errors} failed requests during the benchmark"));
     }
@@ -263,9 +285,12 @@ enum Scenario {
     Read,
     /// One publish and one answer per unit.
     PublishAnswer(Arc<PairCredentials>),
-    /// Half the connections read by topic while the other half publish and answer (every
-    /// write invalidates the listing cache, so reads go to SQLite beside the writer).
-    Mixed(Arc<PairCredentials>),
+    /// Publish an offer under the read topic, then delete it (every write changes the
+    /// listing the readers want, so each is followed by a refresh from SQLite).
+    Churn(Arc<PairCredentials>),
+    /// Half the connections read by topic while the other half run the given writing
+    /// scenario.
+    Mixed(Box<Scenario>),
 }
 
 /// What one phase measured.
@@ -328,11 +353,11 @@ async fn load(
         // In the mixed phase, even connections read and odd ones publish and answer.
         let scenario = match &scenario {
             Scenario::Mixed(_) if index % 2 == 0 => Scenario::Read,
-            Scenario::Mixed(credentials) => Scenario::PublishAnswer(Arc::clone(credentials)),
+            Scenario::Mixed(writers) => (**writers).clone(),
             other => other.clone(),
         };
         tasks.push(tokio::spawn(async move {
-            let writes = matches!(scenario, Scenario::PublishAnswer(_));
+            let writes = matches!(scenario, Scenario::PublishAnswer(_) | Scenario::Churn(_));
             let outcome = connection_loop(addr, deadline, max_units, &issued, &scenario).await;
             outcome.map(|outcome| (writes, outcome))
         }));
@@ -446,6 +471,38 @@ async fn connection_loop(
                     &format!("/offers/{id}/answer"),
                     Some(&credentials.answerer),
                     Bytes::from(answer.to_string()),
+                    &mut latencies,
+                )
+                .await?;
+                errors += u64::from(status != StatusCode::OK);
+            }
+            Scenario::Churn(credentials) => {
+                let n = credentials.next.fetch_add(1, Ordering::Relaxed);
+                let offer = serde_json::json!({
+                    "offers": [{"sdp": sdp(n, "churn"), "topics": [TOPIC], "ttl": 3_600_000}]
+                });
+                let (status, body) = timed(
+                    &mut sender,
+                    Method::POST,
+                    "/offers",
+                    Some(&credentials.offerer),
+                    Bytes::from(offer.to_string()),
+                    &mut latencies,
+                )
+                .await?;
+                let id = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|json| json["offers"][0]["id"].as_str().map(str::to_string));
+                let Some(id) = id.filter(|_| status == StatusCode::OK) else {
+                    errors += 1;
+                    continue;
+                };
+                let (status, _) = timed(
+                    &mut sender,
+                    Method::DELETE,
+                    &format!("/offers/{id}"),
+                    Some(&credentials.offerer),
+                    Bytes::new(),
                     &mut latencies,
                 )
                 .await?;
