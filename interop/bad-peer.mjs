@@ -99,7 +99,7 @@ async function main () {
     if (signaling) await Promise.race([signaling.stop().catch(() => {}), new Promise(resolve => setTimeout(resolve, 3000))])
     process.exit(code)
   }
-  setTimeout(() => finish(124, `timeout after ${timeoutSecs} s`), timeoutSecs * 1000).unref()
+  setTimeout(() => finish(124, `timeout after ${timeoutSecs} s`), timeoutSecs * 1000)
 
   emit('ready', { infoHash })
   let attacked = false
