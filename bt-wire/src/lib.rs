@@ -115,6 +115,8 @@ pub mod session;
 pub mod ut_metadata;
 pub mod ut_pex;
 
+/// The buffer types of block payloads and stream chunks (re-exported from `bytes`).
+pub use bytes::{Bytes, BytesMut};
 pub use decoder::{
     parse_bitfield, Decoder, Frame, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MAX_PIECE_COUNT,
     MAX_PIECE_MESSAGE_LEN, MAX_UNKNOWN_MESSAGE_LEN,

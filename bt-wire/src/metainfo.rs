@@ -7,6 +7,7 @@
 use crate::bencode::{self, Dict, OwnedValue, Value};
 use crate::error::{Error, Result};
 use crate::info_hash::{sha1_digest, InfoHash};
+use crate::magnet::Magnet;
 use crate::piece_math::PieceMath;
 
 /// Largest `.torrent` file [`Metainfo::from_bytes`] accepts.
@@ -361,6 +362,30 @@ impl Metainfo {
     /// The torrent's info-hash.
     pub fn info_hash(&self) -> InfoHash {
         self.info.info_hash
+    }
+
+    /// The magnet link for this torrent, as parse-torrent's `toMagnetURI` makes it: the
+    /// name as `dn`, every tracker (tiers flattened, duplicates dropped) as `tr`, web seeds
+    /// as `ws`.
+    pub fn magnet(&self) -> Magnet {
+        let mut magnet = Magnet::new(self.info_hash());
+        magnet.display_name = Some(self.info.name.clone());
+        let trackers: Vec<&String> = if self.announce_list.iter().any(|tier| !tier.is_empty()) {
+            self.announce_list.iter().flatten().collect()
+        } else {
+            self.announce.iter().collect()
+        };
+        for tracker in trackers {
+            if !magnet.trackers.contains(tracker) {
+                magnet.trackers.push(tracker.clone());
+            }
+        }
+        for seed in &self.url_list {
+            if !magnet.web_seeds.contains(seed) {
+                magnet.web_seeds.push(seed.clone());
+            }
+        }
+        magnet
     }
 
     /// Encodes the `.torrent` file, keys sorted, with the info dictionary's exact bytes.
