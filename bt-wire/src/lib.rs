@@ -17,7 +17,11 @@
 //! * [`ExtensionHandshake`] (BEP 10), [`MetadataMessage`] + [`MetadataAssembler`] (BEP 9),
 //!   [`PexMessage`] (BEP 11).
 //! * [`Session`]: the sans-IO connection state — handshakes in both roles, info-hash check,
-//!   choke/interest flags, both sides' extension ids — emitting [`Event`]s.
+//!   choke/interest flags, both sides' extension ids, piece indices checked against the
+//!   torrent once [`Session::set_piece_math`] is called — emitting [`Event`]s.
+//!
+//! Received chunks handed over as [`Bytes`] ([`Decoder::feed_bytes`], [`Session::handle_bytes`])
+//! are parsed in place: a block inside one chunk comes out as a slice of it, never copied.
 //!
 //! Every failure is one [`Error`] variant naming what was wrong; nothing panics on input.
 //!
