@@ -116,6 +116,7 @@ pub mod message;
 pub mod metainfo;
 pub mod piece_math;
 pub mod session;
+pub mod torrent_builder;
 pub mod ut_metadata;
 pub mod ut_pex;
 
@@ -131,8 +132,9 @@ pub use handshake::{Handshake, PeerId, Reserved, HANDSHAKE_LEN};
 pub use info_hash::InfoHash;
 pub use magnet::Magnet;
 pub use message::{bitfield_from, Bitfield, Block, Message, MessageKind};
-pub use metainfo::{FileEntry, Info, Metainfo, PieceHash, PieceHasher, TorrentBuilder};
+pub use metainfo::{FileEntry, Info, Metainfo, PieceHash};
 pub use piece_math::{BlockRef, PieceMath, BLOCK_SIZE};
 pub use session::{Event, Role, Session, SessionConfig};
+pub use torrent_builder::{PieceHasher, TorrentBuilder};
 pub use ut_metadata::{MetadataAssembler, MetadataMessage, METADATA_PIECE_SIZE};
 pub use ut_pex::PexMessage;
