@@ -87,3 +87,13 @@ pub enum Error {
     #[error("the driver task has stopped")]
     DriverStopped,
 }
+
+impl Error {
+    /// Wraps an I/O error with what was being done.
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -42,8 +42,8 @@ impl Default for PeerConfig {
     fn default() -> Self {
         PeerConfig {
             label: DEFAULT_LABEL.to_owned(),
-            max_buffered_amount: 1024 * 1024,
-            buffered_amount_low_threshold: 512 * 1024,
+            max_buffered_amount: 256 * 1024,
+            buffered_amount_low_threshold: 128 * 1024,
             loopback_only: false,
             connect_timeout: Duration::from_secs(30),
             disconnect_timeout: Duration::from_secs(15),

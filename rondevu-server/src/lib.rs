@@ -34,6 +34,7 @@ pub mod auth;
 mod body;
 pub mod config;
 mod error;
+mod listing_cache;
 pub mod offer_id;
 mod routes;
 pub mod store;
@@ -144,6 +145,7 @@ pub fn serve(config: ServerConfig) -> Result<ServerHandle, ServeError> {
         store: Arc::clone(&store),
         auth: Authenticator::new(&secret),
         limits: PublishLimits::from(&config),
+        cache: listing_cache::ListingCache::default(),
     });
     let app = routes::router(state, &config.cors_origins, config.max_body_bytes);
 

@@ -19,6 +19,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::auth::{AuthFailure, Authenticator};
 use crate::body::JsonBody;
 use crate::error::ApiError;
+use crate::listing_cache::{
+    render_listing, ListedOffer, ListingCache, TopicListing, MAX_CACHED_OFFERS_PER_TOPIC,
+};
 use crate::store::{OfferRecord, Store};
 use crate::validation::{self, PublishLimits};
 
@@ -36,6 +39,8 @@ pub struct AppState {
     pub auth: Authenticator,
     /// Limits for `POST /offers`.
     pub limits: PublishLimits,
+    /// Ready-made by-topic listings.
+    pub cache: ListingCache,
 }
 
 type SharedState = Arc<AppState>;
@@ -230,29 +235,6 @@ struct PublishedItem {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ByTopicBody {
-    topic: String,
-    offers: Vec<TopicOfferItem>,
-    total: u64,
-    returned: usize,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TopicOfferItem {
-    id: String,
-    peer_id: String,
-    sdp: String,
-    topics: Vec<String>,
-    expires_at: i64,
-    last_seen: i64,
-    has_secret: bool,
-    info: Option<String>,
-    answerer_peer_id: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct TopicsBody {
     topics: Vec<TopicItem>,
     total: u64,
@@ -431,33 +413,61 @@ async fn by_topic(
                 .map_err(|_| ApiError::bad_request("Invalid bloom filter format"))?,
         ),
     };
+    // Read the generation before the query: a write in between makes the entry stale.
+    let generation = state.store.generation();
+    let listing = match state.cache.get(&topic, generation, now_ms()) {
+        Some(listing) => listing,
+        None => {
+            let wanted = topic.clone();
+            let snapshot = blocking(&state, move |store| {
+                store.topic_snapshot(&wanted, now_ms(), MAX_CACHED_OFFERS_PER_TOPIC)
+            })
+            .await?;
+            let Some(offers) = snapshot else {
+                return by_topic_uncached(&state, topic, limit, bloom).await;
+            };
+            let listing = Arc::new(
+                TopicListing::new(generation, &offers)
+                    .map_err(|error| ApiError::internal(&error))?,
+            );
+            state.cache.put(&topic, Arc::clone(&listing));
+            listing
+        }
+    };
+    Ok(json_response(listing.render(&topic, limit, bloom.as_ref())))
+}
+
+/// Lists a topic too large to cache straight from the database, bounded by `limit`.
+async fn by_topic_uncached(
+    state: &SharedState,
+    topic: String,
+    limit: usize,
+    bloom: Option<PeerBloom>,
+) -> Result<Response, ApiError> {
     let wanted = topic.clone();
-    let listing = blocking(&state, move |store| {
+    let result = blocking(state, move |store| {
         store.by_topic(&wanted, now_ms(), limit, bloom.as_ref())
     })
     .await?;
-    let offers: Vec<TopicOfferItem> = listing
+    let offers = result
         .offers
-        .into_iter()
-        .map(|offer| TopicOfferItem {
-            has_secret: offer.secret.is_some(),
-            id: offer.id,
-            peer_id: offer.peer_id,
-            sdp: offer.sdp,
-            topics: offer.topics,
-            expires_at: offer.expires_at,
-            last_seen: offer.last_seen,
-            info: offer.info,
-            answerer_peer_id: offer.answerer_peer_id,
-        })
-        .collect();
-    Ok(Json(ByTopicBody {
-        topic,
-        returned: offers.len(),
-        offers,
-        total: listing.total,
-    })
-    .into_response())
+        .iter()
+        .map(ListedOffer::new)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| ApiError::internal(&error))?;
+    let body = render_listing(&topic, offers.iter(), result.total);
+    Ok(json_response(body))
+}
+
+fn json_response(body: String) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn topics(

@@ -276,6 +276,8 @@ pub struct PublishedOffer {
 pub struct Store {
     writer: Mutex<Connection>,
     readers: ReaderPool,
+    /// Bumped after every committed write that can change a listing (see [`Store::generation`]).
+    generation: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -339,7 +341,19 @@ impl Store {
         Ok(Self {
             writer: Mutex::new(writer),
             readers: ReaderPool::new(reader_conns),
+            generation: AtomicU64::new(0),
         })
+    }
+
+    /// A counter that changes after every committed write that can change what a listing
+    /// shows (publish, delete, answer, sweep). Read it *before* a query: a result tagged with
+    /// a generation that is still current is still exact, apart from expiry.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn bump_generation(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Stores `offers` for `peer_id` atomically: all of them or (on any error) none.
@@ -405,6 +419,7 @@ impl Store {
             }
         }
         tx.commit()?;
+        self.bump_generation();
         Ok(published)
     }
 
@@ -444,6 +459,30 @@ impl Store {
                 offers.push(OfferRecord::from_row(row)?);
             }
             Ok(TopicListing { offers, total })
+        })
+    }
+
+    /// Every unexpired offer under `topic`, newest first (answers not loaded), or `None` when
+    /// there are more than `max` of them.
+    pub fn topic_snapshot(
+        &self,
+        topic: &str,
+        now: i64,
+        max: usize,
+    ) -> Result<Option<Vec<OfferRecord>>, StoreError> {
+        let fetch = i64::try_from(max.saturating_add(1)).unwrap_or(i64::MAX);
+        self.readers.with(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT o.id, o.peer_id, o.sdp, o.topics, o.created_at, o.expires_at, o.last_seen,
+                        o.secret, o.info, o.answerer_peer_id, NULL, o.answered_at
+                 FROM offer_topics t JOIN offers o ON o.id = t.offer_id
+                 WHERE t.topic = ?1 AND o.expires_at > ?2
+                 ORDER BY o.last_seen DESC, o.rowid DESC LIMIT ?3",
+            )?;
+            let offers = statement
+                .query_map(params![topic, now, fetch], OfferRecord::from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((offers.len() <= max).then_some(offers))
         })
     }
 
@@ -516,6 +555,10 @@ impl Store {
         let deleted = writer
             .prepare_cached("DELETE FROM offers WHERE id = ?1 AND peer_id = ?2")?
             .execute(params![offer_id, peer_id])?;
+        drop(writer);
+        if deleted > 0 {
+            self.bump_generation();
+        }
         Ok(deleted > 0)
     }
 
@@ -555,6 +598,8 @@ impl Store {
         )?
         .execute(params![offer_id, answerer, sdp, now])?;
         tx.commit()?;
+        drop(writer);
+        self.bump_generation();
         Ok(now)
     }
 
@@ -691,6 +736,10 @@ impl Store {
         let deleted = writer
             .prepare_cached("DELETE FROM offers WHERE expires_at <= ?1")?
             .execute(params![now])?;
+        drop(writer);
+        if deleted > 0 {
+            self.bump_generation();
+        }
         Ok(deleted)
     }
 

@@ -1,0 +1,810 @@
+//! The tokio driver: one task owns the UDP sockets and the clock and drives many [`Peer`]s;
+//! callers hold a [`PeerHandle`] per peer and get each open channel as a [`DataStream`].
+
+use std::collections::hash_map::RandomState;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use crate::bind_policy::BindPolicy;
+use crate::candidate::{CandidateOutcome, IceCandidateInit};
+use crate::peer::{Peer, PeerConfig, PeerEvent, PeerOutput, Transmit};
+use crate::stream::{DataStream, StreamConfig, StreamShared};
+use crate::stun::{self, StunServer, TransactionId};
+use crate::{Error, IceConnectionState};
+
+/// Socket buffer size the driver asks for (the kernel caps it at `rmem_max`/`wmem_max`).
+/// With the 208 KiB default, loopback drops datagrams under load, and every loss costs an
+/// SCTP retransmission timeout.
+pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
+/// Largest datagram the driver reads.
+const MAX_DATAGRAM: usize = 2048;
+
+/// STUN Binding retransmissions (RFC 8489 starts at 500 ms; we try 3 times, then give up).
+const STUN_ATTEMPTS: u32 = 3;
+const STUN_RETRANSMIT: Duration = Duration::from_millis(500);
+
+/// Datagrams read before the driver sends what they produced and looks at other work.
+const READ_BATCH: usize = 64;
+
+/// How a [`Driver`] binds, gathers and paces.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// Where to bind (and, for loopback, the scope of everything).
+    pub bind: BindPolicy,
+    /// `stun:` URLs (the `iceServers` of the original) for server-reflexive candidates.
+    pub ice_servers: Vec<String>,
+    /// SO_RCVBUF / SO_SNDBUF to ask for.
+    pub socket_buffer: usize,
+    /// Template for each peer; `loopback_only` is forced on by a loopback policy.
+    pub peer: PeerConfig,
+    /// Flow control of each peer's [`DataStream`].
+    pub stream: StreamConfig,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            bind: BindPolicy::Loopback,
+            ice_servers: Vec::new(),
+            socket_buffer: SOCKET_BUFFER_BYTES,
+            peer: PeerConfig::default(),
+            stream: StreamConfig::default(),
+        }
+    }
+}
+
+/// Identifies a peer inside its driver.
+pub(crate) type PeerId = u64;
+
+/// What the driver tells a peer's owner.
+#[derive(Debug)]
+pub enum PeerNotice {
+    /// A local candidate to send to the remote.
+    LocalCandidate(IceCandidateInit),
+    /// ICE connection state changed.
+    IceState(IceConnectionState),
+    /// ICE and DTLS are up.
+    Connected,
+    /// The data channel is open: here is its byte stream.
+    Open(DataStream),
+    /// The connection closed.
+    Closed,
+    /// The connection failed; the text says why.
+    Failed(String),
+}
+
+/// Requests from handles and streams to the driver task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    NewPeer {
+        id: PeerId,
+        config: Box<PeerConfig>,
+        sockets: Vec<BoundSocket>,
+        notices: mpsc::UnboundedSender<PeerNotice>,
+    },
+    CreateOffer(PeerId, oneshot::Sender<Result<String, Error>>),
+    AcceptOffer(PeerId, String, oneshot::Sender<Result<String, Error>>),
+    AcceptAnswer(PeerId, String, oneshot::Sender<Result<(), Error>>),
+    AddRemoteCandidate(
+        PeerId,
+        IceCandidateInit,
+        oneshot::Sender<Result<CandidateOutcome, Error>>,
+    ),
+    Flush(PeerId),
+    Shutdown(PeerId),
+    HandleDropped(PeerId),
+    StreamDropped(PeerId),
+}
+
+/// A running driver: one tokio task driving any number of peers, each with its own UDP
+/// sockets (one per bound address, like a browser's `RTCPeerConnection`, so datagrams never
+/// need demultiplexing between peers). Cheap to clone; the task ends when the driver and
+/// every handle and stream made from it are dropped.
+#[derive(Debug, Clone)]
+pub struct Driver {
+    commands: mpsc::UnboundedSender<Command>,
+    bind_ips: Arc<[IpAddr]>,
+    socket_buffer: usize,
+    peer_config: PeerConfig,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Driver {
+    /// Works out the addresses the policy allows, resolves the STUN servers and spawns the
+    /// driver task on the current tokio runtime.
+    pub async fn start(config: DriverConfig) -> Result<Driver, Error> {
+        let loopback_only = config.bind.loopback_only();
+        let bind_ips: Arc<[IpAddr]> = config.bind.local_addresses()?.into();
+        if bind_ips.is_empty() {
+            return Err(Error::io(
+                "choosing local addresses",
+                io::Error::new(io::ErrorKind::AddrNotAvailable, "no address to bind"),
+            ));
+        }
+        let mut stun_servers = Vec::new();
+        for url in &config.ice_servers {
+            let server = StunServer::parse(url)?;
+            let resolved = tokio::net::lookup_host((server.host.as_str(), server.port)).await;
+            match resolved {
+                Ok(addrs) => stun_servers
+                    .extend(addrs.filter(|addr| !loopback_only || addr.ip().is_loopback())),
+                Err(error) => warn!(url, %error, "STUN server not resolved, skipped"),
+            }
+        }
+        info!(?bind_ips, ?stun_servers, "driver started");
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let mut peer_config = config.peer.clone();
+        peer_config.loopback_only |= loopback_only;
+        peer_config.max_buffered_amount = peer_config
+            .max_buffered_amount
+            .max(config.stream.high_water);
+        let task = DriverTask {
+            peers: Vec::new(),
+            stun_servers,
+            backlog: VecDeque::new(),
+            stream_config: config.stream,
+            commands: commands.clone(),
+            poll_start: 0,
+        };
+        tokio::spawn(task.run(command_rx));
+        Ok(Driver {
+            commands,
+            bind_ips,
+            socket_buffer: config.socket_buffer,
+            peer_config,
+            next_id: Arc::new(AtomicU64::new(1)),
+        })
+    }
+
+    /// The local addresses each peer binds a socket on.
+    pub fn bind_addresses(&self) -> &[IpAddr] {
+        &self.bind_ips
+    }
+
+    /// A new peer with the driver's peer configuration. Binds its sockets (so call it inside
+    /// the tokio runtime).
+    pub fn new_peer(&self) -> Result<PeerHandle, Error> {
+        self.new_peer_with(self.peer_config.clone())
+    }
+
+    /// A new peer with its own configuration (its `label`, timeouts…); the driver's loopback
+    /// scope still applies.
+    pub fn new_peer_with(&self, mut config: PeerConfig) -> Result<PeerHandle, Error> {
+        config.loopback_only |= self.peer_config.loopback_only;
+        config.max_buffered_amount = config
+            .max_buffered_amount
+            .max(self.peer_config.max_buffered_amount);
+        let sockets = self
+            .bind_ips
+            .iter()
+            .map(|ip| bind_socket(*ip, self.socket_buffer))
+            .collect::<Result<Vec<_>, _>>()?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (notices, notice_rx) = mpsc::unbounded_channel();
+        self.commands
+            .send(Command::NewPeer {
+                id,
+                config: Box::new(config),
+                sockets,
+                notices,
+            })
+            .map_err(|_| Error::DriverStopped)?;
+        Ok(PeerHandle {
+            id,
+            commands: self.commands.clone(),
+            notices: notice_rx,
+        })
+    }
+}
+
+/// The caller's side of one peer: signaling calls in, [`PeerNotice`]s out. Dropping it closes
+/// the peer, unless its [`DataStream`] is still held (then the stream's drop closes it).
+#[derive(Debug)]
+pub struct PeerHandle {
+    id: PeerId,
+    commands: mpsc::UnboundedSender<Command>,
+    notices: mpsc::UnboundedReceiver<PeerNotice>,
+}
+
+impl PeerHandle {
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> Command,
+    ) -> Result<T, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .map_err(|_| Error::DriverStopped)?;
+        answer.await.map_err(|_| Error::DriverStopped)?
+    }
+
+    /// Makes the offer (SDP text) with one data channel.
+    pub async fn create_offer(&self) -> Result<String, Error> {
+        self.ask(|reply| Command::CreateOffer(self.id, reply)).await
+    }
+
+    /// Accepts the remote's offer and returns the answer (SDP text).
+    pub async fn accept_offer(&self, sdp: &str) -> Result<String, Error> {
+        self.ask(|reply| Command::AcceptOffer(self.id, sdp.to_owned(), reply))
+            .await
+    }
+
+    /// Accepts the remote's answer to our offer.
+    pub async fn accept_answer(&self, sdp: &str) -> Result<(), Error> {
+        self.ask(|reply| Command::AcceptAnswer(self.id, sdp.to_owned(), reply))
+            .await
+    }
+
+    /// Adds a candidate the remote trickled (see [`Peer::add_remote_candidate`]).
+    pub async fn add_remote_candidate(
+        &self,
+        candidate: IceCandidateInit,
+    ) -> Result<CandidateOutcome, Error> {
+        self.ask(|reply| Command::AddRemoteCandidate(self.id, candidate, reply))
+            .await
+    }
+
+    /// The next notice; `None` once the peer is gone (after `Closed` or `Failed`).
+    pub async fn next_notice(&mut self) -> Option<PeerNotice> {
+        self.notices.recv().await
+    }
+}
+
+impl Drop for PeerHandle {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::HandleDropped(self.id));
+    }
+}
+
+/// One bound UDP socket.
+#[derive(Debug)]
+pub(crate) struct BoundSocket {
+    socket: UdpSocket,
+    local: SocketAddr,
+}
+
+/// An outstanding STUN Binding request from one of a peer's sockets.
+struct StunProbe {
+    socket: usize,
+    server: SocketAddr,
+    transaction: TransactionId,
+    attempts: u32,
+    next_send: Instant,
+}
+
+/// A peer as the driver keeps it.
+struct DriverPeer {
+    id: PeerId,
+    peer: Peer,
+    sockets: Vec<BoundSocket>,
+    probes: Vec<StunProbe>,
+    deadline: Instant,
+    notices: mpsc::UnboundedSender<PeerNotice>,
+    stream: Option<Arc<StreamShared>>,
+    handle_alive: bool,
+    stream_alive: bool,
+    shutdown: bool,
+    message_size: usize,
+}
+
+/// The driver task's state.
+struct DriverTask {
+    peers: Vec<DriverPeer>,
+    stun_servers: Vec<SocketAddr>,
+    /// Datagrams that found their socket's send buffer full, in order: (peer, socket, datagram).
+    backlog: VecDeque<(PeerId, usize, Transmit)>,
+    stream_config: StreamConfig,
+    commands: mpsc::UnboundedSender<Command>,
+    /// Where the next readiness scan starts, so no peer's sockets starve the others.
+    poll_start: usize,
+}
+
+impl DriverTask {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        loop {
+            self.send_backlog().await;
+            self.stun_tick(Instant::now());
+            let deadline = self.next_deadline();
+            let peers = &self.peers;
+            let start = self.poll_start;
+            tokio::select! {
+                biased;
+                (peer, socket) = poll_fn(|cx| poll_readable(peers, start, cx)) => {
+                    self.poll_start = peer + 1;
+                    self.read_socket(peer, socket, &mut buf);
+                }
+                command = commands.recv() => match command {
+                    Some(command) => {
+                        self.command(command);
+                        // Take whatever else is queued, but go back to the sockets soon.
+                        for _ in 0..READ_BATCH {
+                            match commands.try_recv() {
+                                Ok(command) => self.command(command),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => break,
+                },
+                () = tokio::time::sleep_until(deadline.into()) => {}
+            }
+            self.expire(Instant::now());
+        }
+        debug!("driver stopped");
+    }
+
+    /// Reads datagrams from one socket until it has none (in batches, sending what they
+    /// produce in between), so the receive buffer drains before more output is made.
+    fn read_socket(&mut self, index: usize, socket: usize, buf: &mut [u8]) {
+        loop {
+            for _ in 0..READ_BATCH {
+                let entry = &mut self.peers[index];
+                let bound = &entry.sockets[socket];
+                let (len, source) = match bound.socket.try_recv_from(buf) {
+                    Ok(received) => received,
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(error) => {
+                        // ICMP errors (port unreachable) surface here on Linux: not fatal.
+                        debug!(%error, "UDP receive error");
+                        continue;
+                    }
+                };
+                let destination = bound.local;
+                let data = &buf[..len];
+                if let Some((transaction, mapped)) = stun::parse_binding_success(data) {
+                    if let Some(at) = entry
+                        .probes
+                        .iter()
+                        .position(|p| p.transaction == transaction)
+                    {
+                        entry.probes.swap_remove(at);
+                        info!(%mapped, base = %destination, "server-reflexive address learned");
+                        if let Err(error) = entry
+                            .peer
+                            .add_server_reflexive_candidate(mapped, destination)
+                        {
+                            debug!(%error, "server-reflexive candidate not added");
+                        }
+                        self.pump(index);
+                        continue;
+                    }
+                }
+                let result = entry
+                    .peer
+                    .handle_receive(Instant::now(), source, destination, data);
+                if let Err(error) = result {
+                    debug!(peer = entry.id, %error, "peer failed on input");
+                }
+                self.pump(index);
+            }
+            if !self.backlog.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Sends due STUN requests and forgets probes that got no answer.
+    fn stun_tick(&mut self, now: Instant) {
+        for entry in &mut self.peers {
+            let mut index = 0;
+            while index < entry.probes.len() {
+                let probe = &mut entry.probes[index];
+                if probe.next_send > now {
+                    index += 1;
+                    continue;
+                }
+                if probe.attempts == STUN_ATTEMPTS {
+                    debug!(server = %probe.server, "STUN server did not answer");
+                    entry.probes.swap_remove(index);
+                    continue;
+                }
+                probe.attempts += 1;
+                probe.next_send = now + STUN_RETRANSMIT * probe.attempts;
+                let request = stun::binding_request(probe.transaction);
+                let socket = &entry.sockets[probe.socket].socket;
+                if let Err(error) = socket.try_send_to(&request, probe.server) {
+                    debug!(%error, "STUN request not sent");
+                }
+                index += 1;
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let idle = Instant::now() + Duration::from_secs(3600);
+        self.peers
+            .iter()
+            .map(|p| p.deadline)
+            .chain(
+                self.peers
+                    .iter()
+                    .flat_map(|p| p.probes.iter().map(|p| p.next_send)),
+            )
+            .min()
+            .unwrap_or(idle)
+    }
+
+    /// Gives every peer whose deadline passed its timeout.
+    fn expire(&mut self, now: Instant) {
+        for index in 0..self.peers.len() {
+            if self.peers[index].deadline <= now {
+                if let Err(error) = self.peers[index].peer.handle_timeout(now) {
+                    debug!(peer = self.peers[index].id, %error, "peer failed on timeout");
+                }
+                self.pump(index);
+            }
+        }
+        self.remove_finished();
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::NewPeer {
+                id,
+                config,
+                sockets,
+                notices,
+            } => {
+                let now = Instant::now();
+                let mut peer = Peer::new(*config, now);
+                for bound in &sockets {
+                    if let Err(error) = peer.add_host_candidate(bound.local) {
+                        warn!(%error, "host candidate refused");
+                    }
+                }
+                let probes = sockets
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(socket, bound)| {
+                        self.stun_servers
+                            .iter()
+                            .filter(move |server| server.is_ipv4() == bound.local.is_ipv4())
+                            .map(move |server| StunProbe {
+                                socket,
+                                server: *server,
+                                transaction: transaction_id(),
+                                attempts: 0,
+                                next_send: now,
+                            })
+                    })
+                    .collect();
+                self.peers.push(DriverPeer {
+                    id,
+                    peer,
+                    sockets,
+                    probes,
+                    deadline: now,
+                    notices,
+                    stream: None,
+                    handle_alive: true,
+                    stream_alive: false,
+                    shutdown: false,
+                    message_size: self.stream_config.message_size,
+                });
+                self.pump(self.peers.len() - 1);
+            }
+            Command::CreateOffer(id, reply) => {
+                self.with_peer(id, reply, |peer| peer.create_offer());
+            }
+            Command::AcceptOffer(id, sdp, reply) => {
+                self.with_peer(id, reply, |peer| peer.accept_offer(&sdp));
+            }
+            Command::AcceptAnswer(id, sdp, reply) => {
+                self.with_peer(id, reply, |peer| peer.accept_answer(&sdp));
+            }
+            Command::AddRemoteCandidate(id, candidate, reply) => {
+                self.with_peer(id, reply, |peer| peer.add_remote_candidate(&candidate));
+            }
+            Command::Flush(id) => {
+                if let Some(index) = self.index_of(id) {
+                    self.flush_outbound(index);
+                    self.pump(index);
+                }
+            }
+            Command::Shutdown(id) => {
+                if let Some(index) = self.index_of(id) {
+                    self.peers[index].shutdown = true;
+                    self.flush_outbound(index);
+                    self.pump(index);
+                }
+            }
+            Command::HandleDropped(id) => {
+                if let Some(index) = self.index_of(id) {
+                    self.peers[index].handle_alive = false;
+                    self.close_if_abandoned(index);
+                }
+            }
+            Command::StreamDropped(id) => {
+                if let Some(index) = self.index_of(id) {
+                    self.peers[index].stream_alive = false;
+                    self.close_if_abandoned(index);
+                }
+            }
+        }
+        self.remove_finished();
+    }
+
+    fn with_peer<T>(
+        &mut self,
+        id: PeerId,
+        reply: oneshot::Sender<Result<T, Error>>,
+        call: impl FnOnce(&mut Peer) -> Result<T, Error>,
+    ) {
+        let Some(index) = self.index_of(id) else {
+            let _ = reply.send(Err(Error::Failed("the peer is gone".to_owned())));
+            return;
+        };
+        let result = call(&mut self.peers[index].peer);
+        self.pump(index);
+        // The caller may have stopped waiting; nothing to do then.
+        let _ = reply.send(result);
+    }
+
+    fn index_of(&self, id: PeerId) -> Option<usize> {
+        self.peers.iter().position(|p| p.id == id)
+    }
+
+    fn close_if_abandoned(&mut self, index: usize) {
+        let entry = &mut self.peers[index];
+        if !entry.handle_alive && !entry.stream_alive {
+            entry.peer.close();
+            self.pump(index);
+        }
+    }
+
+    fn remove_finished(&mut self) {
+        self.peers.retain(|entry| {
+            let keep = entry.peer.is_alive() || entry.handle_alive;
+            if !keep {
+                debug!(peer = entry.id, "peer removed");
+            }
+            keep
+        });
+    }
+
+    /// Moves written bytes from the stream into channel messages while the channel takes
+    /// them, then publishes the buffered amount and wakes a waiting writer.
+    fn flush_outbound(&mut self, index: usize) {
+        let entry = &mut self.peers[index];
+        let Some(shared) = entry.stream.clone() else {
+            return;
+        };
+        let message_size = entry.message_size.min(entry.peer.max_message_size()).max(1);
+        let mut state = shared.lock();
+        while state.outbound_len() > 0 {
+            let start = state.outbound_start;
+            let end = start + state.outbound_len().min(message_size);
+            match entry.peer.write(&state.outbound[start..end]) {
+                Ok(true) => state.consume_outbound(end - start),
+                Ok(false) => break,
+                Err(error) => {
+                    debug!(peer = entry.id, %error, "channel write failed");
+                    state.close();
+                    return;
+                }
+            }
+        }
+        state.channel_buffered = entry.peer.buffered_amount();
+        let drained = state.outbound_len() == 0;
+        if drained || state.unacknowledged() <= self.stream_config.low_water {
+            state.wake_writer();
+        }
+        if entry.shutdown && drained && state.channel_buffered == 0 {
+            drop(state);
+            entry.peer.close();
+        }
+    }
+
+    /// Polls a peer until its next deadline: sends datagrams, routes events.
+    fn pump(&mut self, index: usize) {
+        loop {
+            let output = self.peers[index].peer.poll_output();
+            match output {
+                PeerOutput::Transmit(transmit) => self.send(index, transmit),
+                PeerOutput::Timeout(at) => {
+                    self.peers[index].deadline = at;
+                    break;
+                }
+                PeerOutput::Event(event) => self.on_event(index, event),
+            }
+        }
+        // An orderly shutdown closes once everything written is acknowledged.
+        let entry = &mut self.peers[index];
+        if entry.shutdown && entry.peer.is_alive() && entry.peer.buffered_amount() == 0 {
+            let flushed = entry
+                .stream
+                .as_ref()
+                .is_none_or(|shared| shared.lock().outbound_len() == 0);
+            if flushed {
+                entry.peer.close();
+                entry.shutdown = false;
+                self.pump(index);
+            }
+        }
+    }
+
+    fn on_event(&mut self, index: usize, event: PeerEvent) {
+        let entry = &mut self.peers[index];
+        let notice = match event {
+            PeerEvent::LocalCandidate(candidate) => PeerNotice::LocalCandidate(candidate),
+            PeerEvent::IceState(state) => PeerNotice::IceState(state),
+            PeerEvent::Connected => PeerNotice::Connected,
+            PeerEvent::ChannelOpen { label } => {
+                let shared = Arc::new(StreamShared::default());
+                entry.stream = Some(shared.clone());
+                entry.stream_alive = true;
+                PeerNotice::Open(DataStream::new(
+                    entry.id,
+                    shared,
+                    self.commands.clone(),
+                    self.stream_config,
+                    label,
+                ))
+            }
+            PeerEvent::Data(data) => {
+                if let Some(shared) = &entry.stream {
+                    let mut state = shared.lock();
+                    state.inbound.push_back(data);
+                    state.wake_reader();
+                }
+                return;
+            }
+            PeerEvent::BufferedAmountLow => {
+                self.flush_outbound(index);
+                return;
+            }
+            PeerEvent::Closed => {
+                if let Some(shared) = &entry.stream {
+                    shared.lock().close();
+                }
+                PeerNotice::Closed
+            }
+            PeerEvent::Failed(reason) => {
+                if let Some(shared) = &entry.stream {
+                    shared.lock().close();
+                }
+                PeerNotice::Failed(reason)
+            }
+        };
+        // The handle may be gone; its notices are not needed then.
+        let _ = entry.notices.send(notice);
+    }
+
+    /// Sends a peer's datagram from its socket bound to the datagram's source, or queues it
+    /// when that socket's buffer is full.
+    fn send(&mut self, index: usize, transmit: Transmit) {
+        let entry = &self.peers[index];
+        let Some(socket) = entry
+            .sockets
+            .iter()
+            .position(|bound| bound.local == transmit.source)
+            .or_else(|| {
+                entry
+                    .sockets
+                    .iter()
+                    .position(|bound| bound.local.is_ipv4() == transmit.destination.is_ipv4())
+            })
+        else {
+            debug!(source = %transmit.source, "no socket for transmit");
+            return;
+        };
+        if !self.backlog.is_empty() {
+            self.backlog.push_back((entry.id, socket, transmit));
+            return;
+        }
+        match entry.sockets[socket]
+            .socket
+            .try_send_to(&transmit.contents, transmit.destination)
+        {
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                self.backlog.push_back((entry.id, socket, transmit));
+            }
+            Err(error) => debug!(%error, destination = %transmit.destination, "UDP send failed"),
+        }
+    }
+
+    /// Sends queued datagrams, waiting for socket space.
+    async fn send_backlog(&mut self) {
+        while let Some((id, socket, transmit)) = self.backlog.pop_front() {
+            let Some(entry) = self.peers.iter().find(|p| p.id == id) else {
+                continue;
+            };
+            let sent = entry.sockets[socket]
+                .socket
+                .send_to(&transmit.contents, transmit.destination)
+                .await;
+            if let Err(error) = sent {
+                debug!(%error, "UDP send failed");
+            }
+        }
+    }
+}
+
+/// The first readable socket, scanning peers from `start` round-robin: (peer, socket).
+fn poll_readable(
+    peers: &[DriverPeer],
+    start: usize,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<(usize, usize)> {
+    let count = peers.len();
+    for offset in 0..count {
+        let index = (start + offset) % count;
+        for (socket, bound) in peers[index].sockets.iter().enumerate() {
+            if bound.socket.poll_recv_ready(cx).is_ready() {
+                return Poll::Ready((index, socket));
+            }
+        }
+    }
+    Poll::Pending
+}
+
+/// Binds a non-blocking UDP socket on `ip` (any port) with large buffers.
+fn bind_socket(ip: IpAddr, buffer: usize) -> Result<BoundSocket, Error> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let address = SocketAddr::new(ip, 0);
+    let context = |what: &str| format!("{what} UDP socket on {address}");
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )
+    .map_err(|e| Error::io(context("creating"), e))?;
+    if ip.is_ipv6() {
+        socket
+            .set_only_v6(true)
+            .map_err(|e| Error::io(context("configuring"), e))?;
+    }
+    // The kernel caps these at rmem_max / wmem_max; a smaller buffer is not an error.
+    if let Err(error) = socket.set_recv_buffer_size(buffer) {
+        debug!(%error, "SO_RCVBUF not raised");
+    }
+    if let Err(error) = socket.set_send_buffer_size(buffer) {
+        debug!(%error, "SO_SNDBUF not raised");
+    }
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| Error::io(context("configuring"), e))?;
+    socket
+        .bind(&address.into())
+        .map_err(|e| Error::io(context("binding"), e))?;
+    debug!(
+        %address,
+        recv_buffer = socket.recv_buffer_size().unwrap_or(0),
+        send_buffer = socket.send_buffer_size().unwrap_or(0),
+        "socket bound"
+    );
+    let socket =
+        UdpSocket::from_std(socket.into()).map_err(|e| Error::io(context("registering"), e))?;
+    let local = socket
+        .local_addr()
+        .map_err(|e| Error::io(context("inspecting"), e))?;
+    Ok(BoundSocket { socket, local })
+}
+
+/// A fresh STUN transaction id (unpredictable enough for a Binding request).
+fn transaction_id() -> TransactionId {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut id = [0u8; 12];
+    for (half, chunk) in id.chunks_mut(8).enumerate() {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        hasher.write_usize(half);
+        let value = hasher.finish().to_be_bytes();
+        chunk.copy_from_slice(&value[..chunk.len()]);
+    }
+    id
+}
