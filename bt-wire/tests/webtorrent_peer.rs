@@ -164,7 +164,7 @@ fn session_downloads_from_a_webtorrent_wire() {
                     let mut done = assembler.take().expect("asked for it");
                     done.insert(piece, &data).expect("piece fits");
                     let parsed = done.finish().expect("metadata hashes to the info-hash");
-                    session.set_piece_count(parsed.piece_math().piece_count());
+                    session.set_piece_math(parsed.piece_math());
                     let math = parsed.piece_math();
                     pieces = (0..math.piece_count())
                         .map(|piece| vec![0; math.piece_size(piece) as usize])
@@ -232,7 +232,7 @@ fn webtorrent_wire_downloads_from_a_session() {
         SessionConfig::new(metainfo.info_hash(), PeerId(*b"-RV0001-sessionseed1"))
             .with_metadata_size(raw.len() as u32),
     );
-    session.set_piece_count(math.piece_count());
+    session.set_piece_math(math);
     let started = Instant::now();
     let (mut metadata_served, mut blocks_served) = (0, 0);
     // Serve until the peer, satisfied or not, closes its end.
