@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use peer_bloom::PeerBloom;
@@ -16,6 +16,17 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::generation::TopicGenerations;
 use crate::validation::NewOffer;
+
+mod errors;
+mod reader_pool;
+mod records;
+
+pub use errors::{AnswerError, CandidateError, PublishError, StoreError};
+use reader_pool::ReaderPool;
+pub use records::{
+    AnswerRecord, CandidateRecord, OfferRecord, PublishedOffer, Role, TopicCount, TopicOffers,
+    TopicPage,
+};
 
 /// Lock waits shorter than SQLite's default busy handler (which sleeps 1 ms and more at
 /// once): readers meet the writer's short transactions often, and usually only for tens of
@@ -82,221 +93,6 @@ CREATE INDEX IF NOT EXISTS ice_candidates_by_offer ON ice_candidates(offer_id, c
 /// The columns [`OfferRecord::from_row`] reads, in order.
 const OFFER_COLUMNS: &str = "o.id, o.peer_id, o.sdp, o.topics, o.created_at, o.expires_at, \
      o.last_seen, o.secret, o.info, o.answerer_peer_id, o.answer_sdp, o.answered_at";
-
-/// A storage failure that is not the caller's fault (maps to 500).
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// SQLite reported an error.
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A stored row could not be read back.
-    #[error("corrupt stored row: {0}")]
-    Corrupt(String),
-}
-
-/// Why a publish was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// An offer id is already taken (or repeated in the request); nothing was stored.
-    #[error("Offer {0} already exists")]
-    Conflict(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Why an answer was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum AnswerError {
-    /// No unexpired offer has that id.
-    #[error("Offer not found or expired")]
-    NotFound,
-    /// The offer has a secret and the request's is missing or wrong.
-    #[error("Invalid or missing secret")]
-    InvalidSecret,
-    /// Somebody answered first.
-    #[error("Offer already answered")]
-    AlreadyAnswered,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Why an ICE candidate request was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum CandidateError {
-    /// No unexpired offer has that id.
-    #[error("Offer not found or expired")]
-    NotFound,
-    /// The caller is neither the offer's owner nor its answerer.
-    #[error("Not authorized for this offer")]
-    Forbidden,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<rusqlite::Error> for PublishError {
-    fn from(error: rusqlite::Error) -> Self {
-        Self::Store(error.into())
-    }
-}
-impl From<rusqlite::Error> for AnswerError {
-    fn from(error: rusqlite::Error) -> Self {
-        Self::Store(error.into())
-    }
-}
-impl From<rusqlite::Error> for CandidateError {
-    fn from(error: rusqlite::Error) -> Self {
-        Self::Store(error.into())
-    }
-}
-
-/// One stored offer as read back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfferRecord {
-    /// Offer id.
-    pub id: String,
-    /// Owner.
-    pub peer_id: String,
-    /// SDP offer.
-    pub sdp: String,
-    /// Topics in publish order.
-    pub topics: Vec<String>,
-    /// Creation time (ms).
-    pub created_at: i64,
-    /// Expiry time (ms).
-    pub expires_at: i64,
-    /// Last time the owner was seen (ms).
-    pub last_seen: i64,
-    /// Answer secret.
-    pub secret: Option<String>,
-    /// Public note.
-    pub info: Option<String>,
-    /// Who answered.
-    pub answerer_peer_id: Option<String>,
-    /// The answer (not loaded by listings that do not show it).
-    pub answer_sdp: Option<String>,
-    /// When it was answered (ms).
-    pub answered_at: Option<i64>,
-}
-
-impl OfferRecord {
-    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        let topics_json: String = row.get(3)?;
-        let topics = serde_json::from_str(&topics_json).map_err(|error| {
-            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, error.into())
-        })?;
-        Ok(Self {
-            id: row.get(0)?,
-            peer_id: row.get(1)?,
-            sdp: row.get(2)?,
-            topics,
-            created_at: row.get(4)?,
-            expires_at: row.get(5)?,
-            last_seen: row.get(6)?,
-            secret: row.get(7)?,
-            info: row.get(8)?,
-            answerer_peer_id: row.get(9)?,
-            answer_sdp: row.get(10)?,
-            answered_at: row.get(11)?,
-        })
-    }
-}
-
-/// The outcome of a by-topic listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicListing {
-    /// Offers not excluded by the bloom filter, newest `last_seen` first, at most `limit`.
-    pub offers: Vec<OfferRecord>,
-    /// Every unexpired offer under the topic, excluded ones included.
-    pub total: u64,
-}
-
-/// One topic with its number of distinct offering peers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicCount {
-    /// The topic.
-    pub topic: String,
-    /// Distinct owners of unexpired offers under it.
-    pub active_peers: u64,
-}
-
-/// A page of the topic list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicPage {
-    /// The topics of this page.
-    pub topics: Vec<TopicCount>,
-    /// How many topics match in all.
-    pub total: u64,
-}
-
-/// Which side of an offer posted a candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// The offer's owner.
-    Offerer,
-    /// The offer's answerer.
-    Answerer,
-}
-
-impl Role {
-    /// The wire name (`offerer` / `answerer`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Offerer => "offerer",
-            Role::Answerer => "answerer",
-        }
-    }
-
-    fn other(self) -> Self {
-        match self {
-            Role::Offerer => Role::Answerer,
-            Role::Answerer => Role::Offerer,
-        }
-    }
-}
-
-/// One stored ICE candidate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CandidateRecord {
-    /// The candidate's JSON text exactly as posted.
-    pub candidate: String,
-    /// Who posted it.
-    pub peer_id: String,
-    /// Which side posted it.
-    pub role: Role,
-    /// Strictly increasing per offer (ms).
-    pub created_at: i64,
-}
-
-/// An answered offer, as its owner sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnswerRecord {
-    /// The offer.
-    pub offer_id: String,
-    /// Who answered.
-    pub answerer_id: String,
-    /// The SDP answer.
-    pub sdp: String,
-    /// When (ms).
-    pub answered_at: i64,
-    /// The offer's topics.
-    pub topics: Vec<String>,
-}
-
-/// A published offer, as acknowledged to its owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublishedOffer {
-    /// Offer id.
-    pub id: String,
-    /// Owner.
-    pub peer_id: String,
-    /// Topics as stored.
-    pub topics: Vec<String>,
-    /// Expiry (ms).
-    pub expires_at: i64,
-}
 
 /// The database: one writer and a pool of readers.
 pub struct Store {
@@ -463,7 +259,7 @@ impl Store {
         now: i64,
         limit: usize,
         bloom: Option<&PeerBloom>,
-    ) -> Result<TopicListing, StoreError> {
+    ) -> Result<TopicOffers, StoreError> {
         self.readers.with(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT o.id, o.peer_id, o.sdp, o.topics, o.created_at, o.expires_at, o.last_seen,
@@ -491,7 +287,7 @@ impl Store {
                 }
                 offers.push(OfferRecord::from_row(row)?);
             }
-            Ok(TopicListing { offers, total })
+            Ok(TopicOffers { offers, total })
         })
     }
 
@@ -800,39 +596,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Reader connections (never empty), each used by one thread at a time.
-struct ReaderPool {
-    connections: Vec<Mutex<Connection>>,
-    next: AtomicU64,
-}
-
-impl ReaderPool {
-    fn new(connections: Vec<Connection>) -> Self {
-        Self {
-            connections: connections.into_iter().map(Mutex::new).collect(),
-            next: AtomicU64::new(0),
-        }
-    }
-
-    /// Runs `work` on an idle connection, or waits for a busy one when all are taken.
-    fn with<R, E>(&self, work: impl FnOnce(&Connection) -> Result<R, E>) -> Result<R, E> {
-        let count = self.connections.len().max(1);
-        let start =
-            usize::try_from(self.next.fetch_add(1, Ordering::Relaxed) % count as u64).unwrap_or(0);
-        for offset in 0..count {
-            if let Some(slot) = self.connections.get((start + offset) % count) {
-                match slot.try_lock() {
-                    Ok(connection) => return work(&connection),
-                    Err(TryLockError::Poisoned(poisoned)) => return work(&poisoned.into_inner()),
-                    Err(TryLockError::WouldBlock) => {}
-                }
-            }
-        }
-        // `Store::open` always makes at least one reader, so `start` indexes a connection.
-        work(&lock(&self.connections[start]))
-    }
 }
 
 #[cfg(test)]
