@@ -38,6 +38,9 @@ const STUN_RETRANSMIT: Duration = Duration::from_millis(500);
 /// Datagrams read before the driver sends what they produced and looks at other work.
 const READ_BATCH: usize = 64;
 
+/// Batches read from one socket before timers and other peers get a turn.
+const READ_BATCHES_PER_WAKE: usize = 8;
+
 /// How a [`Driver`] binds, gathers and paces.
 #[derive(Debug, Clone)]
 pub struct DriverConfig {
@@ -349,7 +352,7 @@ impl DriverTask {
     /// Reads datagrams from one socket until it has none (in batches, sending what they
     /// produce in between), so the receive buffer drains before more output is made.
     fn read_socket(&mut self, index: usize, socket: usize, buf: &mut [u8]) {
-        loop {
+        for _ in 0..READ_BATCHES_PER_WAKE {
             for _ in 0..READ_BATCH {
                 let entry = &mut self.peers[index];
                 let bound = &entry.sockets[socket];
