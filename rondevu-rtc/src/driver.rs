@@ -317,10 +317,18 @@ struct DriverTask {
 impl DriverTask {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut buf = vec![0u8; MAX_DATAGRAM];
+        // One timer, moved only when the deadline changes (cheaper than a new one per turn).
+        let mut armed = self.next_deadline();
+        let sleep = tokio::time::sleep_until(armed.into());
+        tokio::pin!(sleep);
         loop {
             self.send_backlog().await;
             self.stun_tick(Instant::now());
             let deadline = self.next_deadline();
+            if deadline != armed {
+                armed = deadline;
+                sleep.as_mut().reset(deadline.into());
+            }
             let peers = &self.peers;
             let start = self.poll_start;
             tokio::select! {
@@ -342,7 +350,7 @@ impl DriverTask {
                     }
                     None => break,
                 },
-                () = tokio::time::sleep_until(deadline.into()) => {}
+                () = &mut sleep => {}
             }
             self.expire(Instant::now());
         }
