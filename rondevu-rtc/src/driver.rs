@@ -28,18 +28,25 @@ use crate::{Error, IceConnectionState};
 /// SCTP retransmission timeout.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 
-/// Largest datagram the driver reads.
-const MAX_DATAGRAM: usize = 2048;
+/// Receive buffer per slot: room for one GRO-coalesced run of datagrams (the kernel caps a
+/// run at 64 KiB).
+const RECV_SLOT: usize = 64 * 1024;
+
+/// Receive slots per `recvmmsg`.
+const RECV_SLOTS: usize = 8;
+
+/// Most datagrams sent in one GSO `sendmsg`.
+const MAX_GSO_SEGMENTS: usize = 32;
 
 /// STUN Binding retransmissions (RFC 8489 starts at 500 ms; we try 3 times, then give up).
 const STUN_ATTEMPTS: u32 = 3;
 const STUN_RETRANSMIT: Duration = Duration::from_millis(500);
 
-/// Datagrams read before the driver sends what they produced and looks at other work.
-const READ_BATCH: usize = 64;
+/// Commands taken per turn before the sockets are looked at again.
+const COMMAND_BATCH: usize = 64;
 
-/// Batches read from one socket before timers and other peers get a turn.
-const READ_BATCHES_PER_WAKE: usize = 8;
+/// `recvmmsg` calls on one socket before timers and other peers get a turn.
+const READS_PER_WAKE: usize = 16;
 
 /// How a [`Driver`] binds, gathers and paces.
 #[derive(Debug, Clone)]
@@ -156,6 +163,7 @@ impl Driver {
         let task = DriverTask {
             peers: Vec::new(),
             stun_servers,
+            batch: SendBatch::default(),
             backlog: VecDeque::new(),
             stream_config: config.stream,
             commands: commands.clone(),
@@ -276,6 +284,32 @@ impl Drop for PeerHandle {
 pub(crate) struct BoundSocket {
     socket: UdpSocket,
     local: SocketAddr,
+    /// quinn-udp's per-socket state: GSO/GRO support found at bind time.
+    state: quinn_udp::UdpSocketState,
+}
+
+/// Datagrams of one peer to one destination, gathered to go out in one GSO `sendmsg`: all
+/// `segment` bytes long but the last, which may be shorter.
+#[derive(Debug, Default)]
+struct SendBatch {
+    peer: PeerId,
+    socket: usize,
+    destination: Option<SocketAddr>,
+    segment: usize,
+    count: usize,
+    contents: Vec<u8>,
+}
+
+impl SendBatch {
+    /// True when `len` more bytes for this peer, socket and destination may join.
+    fn takes(&self, peer: PeerId, socket: usize, destination: SocketAddr, len: usize) -> bool {
+        self.count > 0
+            && self.peer == peer
+            && self.socket == socket
+            && self.destination == Some(destination)
+            && self.contents.len() == self.count * self.segment
+            && len <= self.segment
+    }
 }
 
 /// An outstanding STUN Binding request from one of a peer's sockets.
@@ -306,8 +340,10 @@ struct DriverPeer {
 struct DriverTask {
     peers: Vec<DriverPeer>,
     stun_servers: Vec<SocketAddr>,
-    /// Datagrams that found their socket's send buffer full, in order: (peer, socket, datagram).
-    backlog: VecDeque<(PeerId, usize, Transmit)>,
+    /// Datagrams being gathered for one GSO send.
+    batch: SendBatch,
+    /// Batches that found their socket's send buffer full, in order.
+    backlog: VecDeque<SendBatch>,
     stream_config: StreamConfig,
     commands: mpsc::UnboundedSender<Command>,
     /// Where the next readiness scan starts, so no peer's sockets starve the others.
@@ -316,12 +352,13 @@ struct DriverTask {
 
 impl DriverTask {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        let mut buf = vec![0u8; MAX_DATAGRAM];
+        let mut buf = vec![0u8; RECV_SLOT * RECV_SLOTS];
         // One timer, moved only when the deadline changes (cheaper than a new one per turn).
         let mut armed = self.next_deadline();
         let sleep = tokio::time::sleep_until(armed.into());
         tokio::pin!(sleep);
         loop {
+            self.flush_batch();
             self.send_backlog().await;
             self.stun_tick(Instant::now());
             let deadline = self.next_deadline();
@@ -341,7 +378,7 @@ impl DriverTask {
                     Some(command) => {
                         self.command(command);
                         // Take whatever else is queued, but go back to the sockets soon.
-                        for _ in 0..READ_BATCH {
+                        for _ in 0..COMMAND_BATCH {
                             match commands.try_recv() {
                                 Ok(command) => self.command(command),
                                 Err(_) => break,
@@ -357,54 +394,73 @@ impl DriverTask {
         debug!("driver stopped");
     }
 
-    /// Reads datagrams from one socket until it has none (in batches, sending what they
-    /// produce in between), so the receive buffer drains before more output is made.
+    /// Reads datagrams from one socket until it has none (`recvmmsg`, with GRO where the
+    /// kernel has it), sending what each batch produced before reading more, so the receive
+    /// buffer drains before more output is made.
     fn read_socket(&mut self, index: usize, socket: usize, buf: &mut [u8]) {
-        for _ in 0..READ_BATCHES_PER_WAKE {
-            for _ in 0..READ_BATCH {
-                let entry = &mut self.peers[index];
-                let bound = &entry.sockets[socket];
-                let (len, source) = match bound.socket.try_recv_from(buf) {
-                    Ok(received) => received,
-                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
-                    Err(error) => {
-                        // ICMP errors (port unreachable) surface here on Linux: not fatal.
-                        debug!(%error, "UDP receive error");
-                        continue;
-                    }
-                };
-                let destination = bound.local;
-                let data = &buf[..len];
-                if let Some((transaction, mapped)) = stun::parse_binding_success(data) {
-                    if let Some(at) = entry
-                        .probes
-                        .iter()
-                        .position(|p| p.transaction == transaction)
-                    {
-                        entry.probes.swap_remove(at);
-                        info!(%mapped, base = %destination, "server-reflexive address learned");
-                        if let Err(error) = entry
-                            .peer
-                            .add_server_reflexive_candidate(mapped, destination)
-                        {
-                            debug!(%error, "server-reflexive candidate not added");
-                        }
-                        self.pump(index);
-                        continue;
-                    }
+        let mut metas = [quinn_udp::RecvMeta::default(); RECV_SLOTS];
+        for _ in 0..READS_PER_WAKE {
+            let bound = &self.peers[index].sockets[socket];
+            let destination = bound.local;
+            let received = {
+                let mut slices: Vec<io::IoSliceMut<'_>> =
+                    buf.chunks_mut(RECV_SLOT).map(io::IoSliceMut::new).collect();
+                bound.socket.try_io(tokio::io::Interest::READABLE, || {
+                    bound
+                        .state
+                        .recv((&bound.socket).into(), &mut slices, &mut metas)
+                })
+            };
+            let count = match received {
+                Ok(count) => count,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) => {
+                    // ICMP errors (port unreachable) surface here on Linux: not fatal.
+                    debug!(%error, "UDP receive error");
+                    continue;
                 }
-                let result = entry
-                    .peer
-                    .handle_receive(Instant::now(), source, destination, data);
-                if let Err(error) = result {
-                    debug!(peer = entry.id, %error, "peer failed on input");
+            };
+            for (meta, slot) in metas.iter().zip(buf.chunks(RECV_SLOT)).take(count) {
+                let stride = meta.stride.max(1);
+                for datagram in slot[..meta.len].chunks(stride) {
+                    self.receive(index, meta.addr, destination, datagram);
                 }
-                self.pump(index);
             }
+            self.flush_batch();
             if !self.backlog.is_empty() {
                 return;
             }
         }
+    }
+
+    /// Hands one datagram to the peer that owns the socket (or to its STUN probes).
+    fn receive(&mut self, index: usize, source: SocketAddr, destination: SocketAddr, data: &[u8]) {
+        let entry = &mut self.peers[index];
+        if let Some((transaction, mapped)) = stun::parse_binding_success(data) {
+            if let Some(at) = entry
+                .probes
+                .iter()
+                .position(|p| p.transaction == transaction)
+            {
+                entry.probes.swap_remove(at);
+                info!(%mapped, base = %destination, "server-reflexive address learned");
+                if let Err(error) = entry
+                    .peer
+                    .add_server_reflexive_candidate(mapped, destination)
+                {
+                    debug!(%error, "server-reflexive candidate not added");
+                }
+                self.pump(index);
+                return;
+            }
+        }
+        let result = entry
+            .peer
+            .handle_receive(Instant::now(), source, destination, data);
+        if let Err(error) = result {
+            debug!(peer = entry.id, %error, "peer failed on input");
+        }
+        self.pump(index);
     }
 
     /// Sends due STUN requests and forgets probes that got no answer.
@@ -577,6 +633,8 @@ impl DriverTask {
     }
 
     fn remove_finished(&mut self) {
+        // A closing peer's last datagrams may still be in the batch.
+        self.flush_batch();
         self.peers.retain(|entry| {
             let keep = entry.peer.is_alive() || entry.handle_alive;
             if !keep {
@@ -694,8 +752,8 @@ impl DriverTask {
         let _ = entry.notices.send(notice);
     }
 
-    /// Sends a peer's datagram from its socket bound to the datagram's source, or queues it
-    /// when that socket's buffer is full.
+    /// Queues a peer's datagram for the socket bound to its source: it joins the batch being
+    /// gathered when it can, else the batch goes out and a new one starts.
     fn send(&mut self, index: usize, transmit: Transmit) {
         let entry = &self.peers[index];
         let Some(socket) = entry
@@ -712,37 +770,85 @@ impl DriverTask {
             debug!(source = %transmit.source, "no socket for transmit");
             return;
         };
-        if !self.backlog.is_empty() {
-            self.backlog.push_back((entry.id, socket, transmit));
-            return;
-        }
-        match entry.sockets[socket]
-            .socket
-            .try_send_to(&transmit.contents, transmit.destination)
+        let max_segments = entry.sockets[socket]
+            .state
+            .max_gso_segments()
+            .clamp(1, MAX_GSO_SEGMENTS);
+        let len = transmit.contents.len();
+        let id = entry.id;
+        if !self.batch.takes(id, socket, transmit.destination, len)
+            || self.batch.count >= max_segments
         {
-            Ok(_) => {}
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                self.backlog.push_back((entry.id, socket, transmit));
-            }
-            Err(error) => debug!(%error, destination = %transmit.destination, "UDP send failed"),
+            self.flush_batch();
+            self.batch.peer = id;
+            self.batch.socket = socket;
+            self.batch.destination = Some(transmit.destination);
+            self.batch.segment = len;
         }
+        self.batch.contents.extend_from_slice(&transmit.contents);
+        self.batch.count += 1;
     }
 
-    /// Sends queued datagrams, waiting for socket space.
+    /// Sends the gathered batch (one `sendmsg`, GSO when it holds several datagrams), or
+    /// queues it when the socket's buffer is full.
+    fn flush_batch(&mut self) {
+        if self.batch.count == 0 {
+            return;
+        }
+        if !self.backlog.is_empty() {
+            let batch = std::mem::take(&mut self.batch);
+            self.backlog.push_back(batch);
+            return;
+        }
+        let batch = &mut self.batch;
+        if let Some(entry) = self.peers.iter().find(|p| p.id == batch.peer) {
+            let bound = &entry.sockets[batch.socket];
+            match send_batch(bound, batch) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.backlog.push_back(std::mem::take(batch));
+                    return;
+                }
+                Err(error) => debug!(%error, "UDP send failed"),
+            }
+        }
+        batch.contents.clear();
+        batch.count = 0;
+    }
+
+    /// Sends queued batches, waiting for socket space.
     async fn send_backlog(&mut self) {
-        while let Some((id, socket, transmit)) = self.backlog.pop_front() {
-            let Some(entry) = self.peers.iter().find(|p| p.id == id) else {
+        while let Some(batch) = self.backlog.pop_front() {
+            let Some(entry) = self.peers.iter().find(|p| p.id == batch.peer) else {
                 continue;
             };
-            let sent = entry.sockets[socket]
+            let bound = &entry.sockets[batch.socket];
+            let sent = bound
                 .socket
-                .send_to(&transmit.contents, transmit.destination)
+                .async_io(tokio::io::Interest::WRITABLE, || send_batch(bound, &batch))
                 .await;
             if let Err(error) = sent {
                 debug!(%error, "UDP send failed");
             }
         }
     }
+}
+
+/// One `sendmsg` of a batch (GSO when it holds several datagrams).
+fn send_batch(bound: &BoundSocket, batch: &SendBatch) -> io::Result<()> {
+    let Some(destination) = batch.destination else {
+        return Ok(());
+    };
+    let transmit = quinn_udp::Transmit {
+        destination,
+        ecn: None,
+        contents: &batch.contents,
+        segment_size: (batch.count > 1).then_some(batch.segment),
+        src_ip: None,
+    };
+    bound.socket.try_io(tokio::io::Interest::WRITABLE, || {
+        bound.state.try_send((&bound.socket).into(), &transmit)
+    })
 }
 
 /// The first readable socket, scanning peers from `start` round-robin: (peer, socket).
@@ -803,7 +909,13 @@ fn bind_socket(ip: IpAddr, buffer: usize) -> Result<BoundSocket, Error> {
     let local = socket
         .local_addr()
         .map_err(|e| Error::io(context("inspecting"), e))?;
-    Ok(BoundSocket { socket, local })
+    let state = quinn_udp::UdpSocketState::new((&socket).into())
+        .map_err(|e| Error::io(context("configuring"), e))?;
+    Ok(BoundSocket {
+        socket,
+        local,
+        state,
+    })
 }
 
 /// A fresh STUN transaction id (unpredictable enough for a Binding request).
