@@ -141,8 +141,10 @@
 //!
 //! The send buffer is raised above str0m's 128 KiB default (to 256 KiB), the stream's high and
 //! low water marks are 256 KiB / 128 KiB, messages are 16 KiB (capped by the remote's
-//! `a=max-message-size`), sockets get 4 MiB buffers and are drained before more output is
-//! made. `cargo xtask bench rtc` measures it against bare str0m and libwebrtc.
+//! `a=max-message-size`). Sockets get 4 MiB buffers, are read with `recvmmsg` (and GRO where
+//! the kernel has it) and drained before more output is made; consecutive datagrams of a
+//! peer leave in one GSO `sendmsg`. `cargo xtask bench rtc` measures it against bare str0m
+//! and libwebrtc (see `BENCHMARKS.md`; the vendored sctp-proto fix in `patches/` matters).
 
 pub mod bind_policy;
 mod candidate;
