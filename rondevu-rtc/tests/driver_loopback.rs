@@ -151,3 +151,26 @@ async fn server_reflexive_candidates_come_from_the_configured_stun_server() {
     .expect("srflx candidate announced");
     assert!(found.starts_with("candidate:"));
 }
+
+#[tokio::test]
+async fn the_driver_task_ends_when_everything_is_dropped() {
+    let driver = Driver::start(DriverConfig::default()).await.unwrap();
+    let mut offerer = driver.new_peer().unwrap();
+    let mut answerer = driver.new_peer().unwrap();
+    let (a, b) = tokio::time::timeout(TIMEOUT, connect(&mut offerer, &mut answerer))
+        .await
+        .expect("connected in time");
+    drop((a, b, offerer, answerer, driver));
+    // With nothing left to drive, the task (and with it the runtime's last task) finishes.
+    tokio::time::timeout(TIMEOUT, async {
+        while tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+            > 0
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("driver task ended");
+}

@@ -141,7 +141,7 @@ impl Driver {
         peer_config.max_buffered_amount = peer_config
             .max_buffered_amount
             .max(config.stream.high_water);
-        let task = DriverTask::new(stun_servers, config.stream, commands.clone());
+        let task = DriverTask::new(stun_servers, config.stream, commands.downgrade());
         tokio::spawn(task.run(command_rx));
         Ok(Driver {
             commands,

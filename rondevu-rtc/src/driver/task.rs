@@ -65,7 +65,9 @@ pub(super) struct DriverTask {
     /// Batches that found their socket's send buffer full, in order.
     backlog: VecDeque<SendBatch>,
     stream_config: StreamConfig,
-    commands: mpsc::UnboundedSender<Command>,
+    /// For the streams it hands out; weak, so that the task ends once the driver and every
+    /// handle and stream are gone.
+    commands: mpsc::WeakUnboundedSender<Command>,
     /// Where the next readiness scan starts, so no peer's sockets starve the others.
     poll_start: usize,
 }
@@ -74,7 +76,7 @@ impl DriverTask {
     pub(super) fn new(
         stun_servers: Vec<SocketAddr>,
         stream_config: StreamConfig,
-        commands: mpsc::UnboundedSender<Command>,
+        commands: mpsc::WeakUnboundedSender<Command>,
     ) -> Self {
         DriverTask {
             peers: Vec::new(),
@@ -448,13 +450,18 @@ impl DriverTask {
             PeerEvent::IceState(state) => PeerNotice::IceState(state),
             PeerEvent::Connected => PeerNotice::Connected,
             PeerEvent::ChannelOpen { label } => {
+                // The handle holds a sender while the peer can still hand out its stream.
+                let Some(commands) = self.commands.upgrade() else {
+                    entry.peer.close();
+                    return;
+                };
                 let shared = Arc::new(StreamShared::default());
                 entry.stream = Some(shared.clone());
                 entry.stream_alive = true;
                 PeerNotice::Open(DataStream::new(
                     entry.id,
                     shared,
-                    self.commands.clone(),
+                    commands,
                     self.stream_config,
                     label,
                 ))
