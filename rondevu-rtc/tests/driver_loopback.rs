@@ -174,3 +174,32 @@ async fn the_driver_task_ends_when_everything_is_dropped() {
     .await
     .expect("driver task ended");
 }
+
+#[tokio::test]
+async fn ipv6_loopback_carries_the_channel_too() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("skipping: no IPv6 loopback on this machine");
+        return;
+    }
+    let config = DriverConfig {
+        bind: rondevu_rtc::BindPolicy::Addresses(vec!["::1".parse().unwrap()]),
+        ..DriverConfig::default()
+    };
+    let driver = Driver::start(config).await.unwrap();
+    let mut offerer = driver.new_peer().unwrap();
+    let mut answerer = driver.new_peer().unwrap();
+    let (a, b) = tokio::time::timeout(TIMEOUT, connect(&mut offerer, &mut answerer))
+        .await
+        .expect("connected in time");
+    const LEN: usize = 1024 * 1024;
+    let received = tokio::time::timeout(TIMEOUT, async {
+        tokio::join!(
+            exchange(a, pattern(LEN, 3), 0),
+            exchange(b, Vec::new(), LEN)
+        )
+        .1
+    })
+    .await
+    .expect("transferred in time");
+    assert!(received == pattern(LEN, 3));
+}
