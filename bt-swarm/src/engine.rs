@@ -169,7 +169,11 @@ impl Engine {
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (events_tx, _) = broadcast::channel(1024);
         let (progress_tx, progress_rx) = watch::channel(Progress {
-            state: TorrentState::FetchingMetadata,
+            state: if content.is_some() {
+                TorrentState::Checking
+            } else {
+                TorrentState::FetchingMetadata
+            },
             verified_pieces: 0,
             piece_count: 0,
             verified_bytes: 0,
