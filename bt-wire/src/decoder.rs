@@ -66,6 +66,7 @@ pub struct Decoder {
     partial: BytesMut,
     handshake_done: bool,
     piece_count: Option<u32>,
+    failed: Option<Error>,
 }
 
 impl Decoder {
@@ -117,6 +118,17 @@ impl Decoder {
     /// size ([`Error::MessageLength`]), a bad bitfield, or a bad handshake. The connection
     /// should be dropped; the decoder returns the same error again if called.
     pub fn next_frame(&mut self) -> Result<Option<Frame>> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        let result = self.decode_next();
+        if let Err(error) = &result {
+            self.failed = Some(error.clone());
+        }
+        result
+    }
+
+    fn decode_next(&mut self) -> Result<Option<Frame>> {
         loop {
             if self.partial.is_empty() {
                 let Some(chunk) = self.chunks.front_mut() else {
@@ -312,11 +324,8 @@ fn parse_message(frame: Bytes, piece_count: Option<u32>) -> Result<Message> {
             id,
             payload: frame.slice(5..),
         },
-        MessageKind::Handshake | MessageKind::KeepAlive => {
-            return Err(Error::Protocol {
-                reason: "impossible message kind",
-            })
-        }
+        // `from_id` never says keep-alive (it has no id); a length-0 frame returned above.
+        MessageKind::KeepAlive => Message::KeepAlive,
     })
 }
 
@@ -431,6 +440,18 @@ mod tests {
         let mut decoder = Decoder::new();
         decoder.feed(b"\x13BitTorrent prot0");
         assert_eq!(decoder.next_frame(), Err(Error::HandshakeProtocol));
+    }
+
+    #[test]
+    fn an_error_is_final() {
+        let mut decoder = Decoder::after_handshake();
+        decoder.set_piece_count(7);
+        // A bitfield with its spare bit set…
+        decoder.feed(&[0, 0, 0, 2, 5, 0xff, 0, 0, 0, 1, 2]);
+        let error = decoder.next_frame().expect_err("spare bit set");
+        assert!(matches!(error, Error::BitfieldSize { .. }));
+        // …then a valid message: the decoder still refuses, the connection is over.
+        assert_eq!(decoder.next_frame(), Err(error));
     }
 
     #[test]

@@ -110,7 +110,8 @@ impl FromStr for Magnet {
 
 impl fmt::Display for Magnet {
     /// `magnet:?xt=urn:btih:<hex>&dn=…&tr=…&ws=…&x.pe=…`, encoded as magnet-uri does
-    /// (`encodeURIComponent`, spaces in `dn` as `+`, `x.pe` verbatim).
+    /// (`encodeURIComponent`, spaces in `dn` as `+`, `x.pe` verbatim unless it holds
+    /// characters that would break the URI).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "magnet:?xt=urn:btih:{}", self.info_hash)?;
         if let Some(name) = &self.display_name {
@@ -123,7 +124,7 @@ impl fmt::Display for Magnet {
             write!(f, "&ws={}", percent_encode(seed))?;
         }
         for peer in &self.peers {
-            write!(f, "&x.pe={peer}")?;
+            write!(f, "&x.pe={}", encode_address(peer))?;
         }
         Ok(())
     }
@@ -148,9 +149,23 @@ fn percent_encode(text: &str) -> String {
     out
 }
 
+/// A `host:port` as magnet-uri writes it (verbatim), escaping only what would break the URI
+/// (so `127.0.0.1:6881` and `[::1]:6881` stay as they are and anything parses back).
+fn encode_address(address: &str) -> String {
+    let mut out = String::with_capacity(address.len());
+    for byte in address.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~:[]!*'()".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`); the result must be UTF-8.
 fn percent_decode(text: &str, plus_is_space: bool) -> Result<String> {
-    let bad = Error::InvalidMagnet {
+    let bad = || Error::InvalidMagnet {
         reason: "bad percent-encoding",
     };
     let bytes = text.as_bytes();
@@ -159,12 +174,12 @@ fn percent_decode(text: &str, plus_is_space: bool) -> Result<String> {
     while let Some(&byte) = bytes.get(index) {
         match byte {
             b'%' => {
-                let pair = bytes.get(index + 1..index + 3).ok_or(bad.clone())?;
-                let text = std::str::from_utf8(pair).map_err(|_| bad.clone())?;
-                let value = u8::from_str_radix(text, 16).map_err(|_| bad.clone())?;
+                let pair = bytes.get(index + 1..index + 3).ok_or_else(bad)?;
                 if !pair.iter().all(u8::is_ascii_hexdigit) {
-                    return Err(bad);
+                    return Err(bad());
                 }
+                let text = std::str::from_utf8(pair).map_err(|_| bad())?;
+                let value = u8::from_str_radix(text, 16).map_err(|_| bad())?;
                 out.push(value);
                 index += 3;
             }
