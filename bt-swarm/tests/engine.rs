@@ -825,3 +825,115 @@ async fn metadata_that_does_not_match_the_info_hash_is_rejected() {
     let first = leecher.read_piece(0).await.expect("piece 0");
     assert_eq!(first, fixture.content()[..first.len()]);
 }
+
+/// A stream that hands out at most 4 KiB per read and pauses 1 ms between reads (about
+/// 4 MB/s), so a transfer spans several stats ticks.
+struct Throttled {
+    inner: tokio::io::DuplexStream,
+    pause: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl tokio::io::AsyncRead for Throttled {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if let Some(pause) = self.pause.as_mut() {
+            if std::future::Future::poll(pause.as_mut(), cx).is_pending() {
+                return std::task::Poll::Pending;
+            }
+            self.pause = None;
+        }
+        let mut small = [0u8; 4096];
+        let take = buf.remaining().min(small.len());
+        let mut limited = tokio::io::ReadBuf::new(&mut small[..take]);
+        let result = std::pin::Pin::new(&mut self.inner).poll_read(cx, &mut limited);
+        if result.is_ready() {
+            buf.put_slice(limited.filled());
+            self.pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+        }
+        result
+    }
+}
+
+impl tokio::io::AsyncWrite for Throttled {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_events_report_per_peer_rates_while_downloading() {
+    init_tracing();
+    let fixture = Fixture::new(11, 16 * 1024, &[1_500_000]);
+    let seeder_engine = Engine::new(config());
+    let seeder = seeder_engine
+        .add_torrent(
+            fixture.metainfo.clone(),
+            Storage::Store(fixture.seed_store()),
+        )
+        .expect("seeder");
+    let leecher_engine = Engine::new(config());
+    let leecher = leecher_engine
+        .add_torrent(fixture.metainfo.clone(), Storage::Memory)
+        .expect("leecher");
+    let mut events = leecher.subscribe();
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    seeder.add_peer(a).expect("running");
+    leecher
+        .add_peer(Throttled {
+            inner: b,
+            pause: None,
+        })
+        .expect("running");
+    let seeder_id = seeder_engine.peer_id();
+    let rates = within("a stats event with a download rate", async {
+        while let Some(event) = events.recv().await {
+            if let TorrentEvent::Stats(stats) = event {
+                let peer = stats
+                    .peers
+                    .iter()
+                    .find(|peer| peer.peer_id == Some(seeder_id));
+                if let Some(peer) = peer {
+                    if peer.download_rate > 0 && stats.download_rate > 0 {
+                        return (peer.download_rate, stats.download_rate, stats.progress);
+                    }
+                }
+            }
+        }
+        panic!("events ended");
+    })
+    .await;
+    let (peer_rate, total_rate, progress) = rates;
+    assert!(
+        !progress.is_complete(),
+        "rates are reported while downloading"
+    );
+    assert!(
+        peer_rate < 100_000_000,
+        "the throttle holds: {peer_rate} B/s"
+    );
+    assert_eq!(peer_rate, total_rate, "one peer carries the whole rate");
+    within("leecher completes", leecher.wait_complete())
+        .await
+        .expect("complete");
+}
