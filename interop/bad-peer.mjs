@@ -31,6 +31,7 @@ const USAGE = `usage: bad-peer.mjs <magnet|infohash> --server URL [options]
 
 const PROTOCOL = 'BitTorrent protocol'
 const HANDSHAKE_LENGTH = 68
+const CHUNK = 16 * 1024
 
 /** The 68-byte BitTorrent handshake with the extension-protocol bit set. */
 export function handshake (infoHash, peerId) {
@@ -98,7 +99,7 @@ async function main () {
     if (signaling) await Promise.race([signaling.stop().catch(() => {}), new Promise(resolve => setTimeout(resolve, 3000))])
     process.exit(code)
   }
-  setTimeout(() => finish(124, `timeout after ${timeoutSecs} s`), timeoutSecs * 1000).unref()
+  setTimeout(() => finish(124, `timeout after ${timeoutSecs} s`), timeoutSecs * 1000)
 
   emit('ready', { infoHash })
   let attacked = false
@@ -146,7 +147,8 @@ async function main () {
         return
       }
       const garbage = makeGarbage()
-      peer.write(garbage)
+      // Channel messages of at most 16 KiB, well under any peer's max-message-size.
+      for (let offset = 0; offset < garbage.length; offset += CHUNK) peer.write(garbage.subarray(offset, offset + CHUNK))
       garbageSentAt = Date.now()
       emit('garbage-sent', { kind: values.garbage, bytes: garbage.length })
       log(`sent ${garbage.length} bytes of ${values.garbage} garbage`)

@@ -85,7 +85,7 @@ async function main () {
     process.exit(code)
   }
 
-  setTimeout(() => finish(EXIT_TIMEOUT, `timeout after ${timeoutSecs} s`), timeoutSecs * 1000).unref()
+  setTimeout(() => finish(EXIT_TIMEOUT, `timeout after ${timeoutSecs} s`), timeoutSecs * 1000)
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
       emit('stopped', { signal })

@@ -80,6 +80,8 @@ struct PeerState {
     outstanding: Vec<(BlockRef, Instant)>,
     queue_depth: u32,
     depth_limit: u32,
+    /// Pieces it has that we lack.
+    wanted: u32,
 }
 
 /// What [`Picker::block_received`] made of a block.
@@ -107,9 +109,13 @@ pub struct Picker {
     config: PickerConfig,
     have: BitVec<u8, Msb0>,
     verified: u32,
+    verified_bytes: u64,
     availability: Vec<u32>,
     in_progress: BTreeMap<u32, PieceProgress>,
     peers: HashMap<PeerKey, PeerState>,
+    /// Peers whose request for a block timed out: not asked for it again while another
+    /// peer can be.
+    timed_out: HashMap<BlockRef, Vec<PeerKey>>,
     rng: fastrand::Rng,
 }
 
@@ -126,14 +132,20 @@ impl Picker {
         let mut have = have;
         have.resize(count, false);
         let verified = have.count_ones() as u32;
+        let verified_bytes = have
+            .iter_ones()
+            .map(|piece| u64::from(layout.piece_len(piece as u32)))
+            .sum();
         Self {
             layout,
             config,
             have,
             verified,
+            verified_bytes,
             availability: vec![0; count],
             in_progress: BTreeMap::new(),
             peers: HashMap::new(),
+            timed_out: HashMap::new(),
             rng: fastrand::Rng::with_seed(seed),
         }
     }
@@ -146,6 +158,11 @@ impl Picker {
     /// Number of verified pieces.
     pub fn verified_count(&self) -> u32 {
         self.verified
+    }
+
+    /// Bytes in verified pieces.
+    pub fn verified_bytes(&self) -> u64 {
+        self.verified_bytes
     }
 
     /// Whether every piece is verified.
@@ -178,6 +195,7 @@ impl Picker {
                 outstanding: Vec::new(),
                 queue_depth: self.config.initial_queue_depth.max(1),
                 depth_limit: self.config.max_queue_depth.max(1),
+                wanted: 0,
             },
         );
     }
@@ -210,6 +228,9 @@ impl Picker {
             if !*bit {
                 bit.set(true);
                 self.availability[piece as usize] += 1;
+                if !self.have[piece as usize] {
+                    state.wanted += 1;
+                }
             }
         }
     }
@@ -225,10 +246,13 @@ impl Picker {
             let old = state.has[piece];
             if new != old {
                 state.has.set(piece, new);
+                let lacking = !self.have[piece];
                 if new {
                     self.availability[piece] += 1;
+                    state.wanted += u32::from(lacking);
                 } else {
                     self.availability[piece] = self.availability[piece].saturating_sub(1);
+                    state.wanted -= u32::from(lacking);
                 }
             }
         }
@@ -242,9 +266,7 @@ impl Picker {
 
     /// Whether the peer has a piece we lack (we should be interested).
     pub fn is_interesting(&self, peer: PeerKey) -> bool {
-        self.peers
-            .get(&peer)
-            .is_some_and(|state| state.has.iter_ones().any(|piece| !self.have[piece]))
+        self.peers.get(&peer).is_some_and(|state| state.wanted > 0)
     }
 
     /// The peer choked (`true`) or unchoked (`false`) us. Choking drops its requests (BEP 3),
@@ -306,11 +328,21 @@ impl Picker {
             if progress.missing == 0 || !state.has[piece as usize] {
                 continue;
             }
-            if let Some(block) = progress
+            let usable = progress
                 .blocks
                 .iter()
-                .position(|slot| *slot == BlockState::Missing)
-            {
+                .enumerate()
+                .position(|(block, slot)| {
+                    *slot == BlockState::Missing
+                        && !self.avoids(
+                            peer,
+                            BlockRef {
+                                piece,
+                                block: block as u32,
+                            },
+                        )
+                });
+            if let Some(block) = usable {
                 return Some(BlockRef {
                     piece,
                     block: block as u32,
@@ -359,6 +391,21 @@ impl Picker {
         None
     }
 
+    /// Whether `peer` already let a request for `block` time out while another unchoked
+    /// peer that has the piece could be asked instead.
+    fn avoids(&self, peer: PeerKey, block: BlockRef) -> bool {
+        let Some(slow) = self.timed_out.get(&block) else {
+            return false;
+        };
+        slow.contains(&peer)
+            && self.peers.iter().any(|(other, state)| {
+                *other != peer
+                    && !state.choking_us
+                    && state.has[block.piece as usize]
+                    && !slow.contains(other)
+            })
+    }
+
     fn choose_new_piece(&mut self, peer: PeerKey) -> Option<u32> {
         let state = self.peers.get(&peer)?;
         let count = self.layout.piece_count() as usize;
@@ -383,6 +430,10 @@ impl Picker {
             let availability = self.availability[piece];
             if best.is_none_or(|(rarest, _)| availability < rarest) {
                 best = Some((availability, piece));
+                if availability <= 1 {
+                    // Nothing a peer has can be rarer.
+                    break;
+                }
             }
         }
         best.map(|(_, piece)| piece as u32)
@@ -420,6 +471,7 @@ impl Picker {
         };
         *slot = BlockState::Received(peer);
         progress.received += 1;
+        self.timed_out.remove(&block);
         let piece_complete = progress.received as usize == progress.blocks.len();
         for other in &cancel {
             self.forget_request(*other, block);
@@ -451,10 +503,17 @@ impl Picker {
     /// The piece passed verification.
     pub fn piece_verified(&mut self, piece: u32) {
         self.in_progress.remove(&piece);
+        self.timed_out.retain(|block, _| block.piece != piece);
         if let Some(mut bit) = self.have.get_mut(piece as usize) {
             if !*bit {
                 bit.set(true);
                 self.verified += 1;
+                self.verified_bytes += u64::from(self.layout.piece_len(piece));
+                for state in self.peers.values_mut() {
+                    if state.has[piece as usize] {
+                        state.wanted -= 1;
+                    }
+                }
             }
         }
     }
@@ -490,6 +549,10 @@ impl Picker {
         }
         for &(peer, block) in &expired {
             self.release_block(peer, block);
+            let slow = self.timed_out.entry(block).or_default();
+            if !slow.contains(&peer) {
+                slow.push(peer);
+            }
         }
         expired
     }

@@ -42,6 +42,11 @@ impl<P: Clone + Eq + Hash> Reputation<P> {
         self.banned.contains(peer)
     }
 
+    /// Whether `piece` failed before and its good bytes are needed to find the culprit.
+    pub fn is_suspect(&self, piece: u32) -> bool {
+        self.suspects.contains_key(&piece)
+    }
+
     /// Strikes currently held by `peer`.
     pub fn strikes(&self, peer: &P) -> u32 {
         self.strikes.get(peer).copied().unwrap_or(0)

@@ -324,11 +324,8 @@ fn parse_message(frame: Bytes, piece_count: Option<u32>) -> Result<Message> {
             id,
             payload: frame.slice(5..),
         },
-        MessageKind::Handshake | MessageKind::KeepAlive => {
-            return Err(Error::Protocol {
-                reason: "impossible message kind",
-            })
-        }
+        // `from_id` never says keep-alive (it has no id); a length-0 frame returned above.
+        MessageKind::KeepAlive => Message::KeepAlive,
     })
 }
 

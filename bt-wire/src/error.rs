@@ -167,6 +167,14 @@ pub enum Error {
         /// The info-hash we wanted.
         expected: crate::InfoHash,
     },
+    /// A piece index at or past the torrent's piece count.
+    #[error("piece {piece} out of range ({piece_count} pieces)")]
+    PieceOutOfRange {
+        /// The index received.
+        piece: u32,
+        /// The torrent's piece count.
+        piece_count: u32,
+    },
     /// A piece or block index/offset/length outside the torrent.
     #[error("block out of range: piece {piece}, offset {offset}, length {length}")]
     BlockOutOfRange {

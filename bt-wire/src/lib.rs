@@ -17,7 +17,11 @@
 //! * [`ExtensionHandshake`] (BEP 10), [`MetadataMessage`] + [`MetadataAssembler`] (BEP 9),
 //!   [`PexMessage`] (BEP 11).
 //! * [`Session`]: the sans-IO connection state — handshakes in both roles, info-hash check,
-//!   choke/interest flags, both sides' extension ids — emitting [`Event`]s.
+//!   choke/interest flags, both sides' extension ids, piece indices checked against the
+//!   torrent once [`Session::set_piece_math`] is called — emitting [`Event`]s.
+//!
+//! Received chunks handed over as [`Bytes`] ([`Decoder::feed_bytes`], [`Session::handle_bytes`])
+//! are parsed in place: a block inside one chunk comes out as a slice of it, never copied.
 //!
 //! Every failure is one [`Error`] variant naming what was wrong; nothing panics on input.
 //!
@@ -112,6 +116,7 @@ pub mod message;
 pub mod metainfo;
 pub mod piece_math;
 pub mod session;
+pub mod torrent_builder;
 pub mod ut_metadata;
 pub mod ut_pex;
 
@@ -127,8 +132,9 @@ pub use handshake::{Handshake, PeerId, Reserved, HANDSHAKE_LEN};
 pub use info_hash::InfoHash;
 pub use magnet::Magnet;
 pub use message::{bitfield_from, Bitfield, Block, Message, MessageKind};
-pub use metainfo::{FileEntry, Info, Metainfo, PieceHash, PieceHasher, TorrentBuilder};
+pub use metainfo::{FileEntry, Info, Metainfo, PieceHash};
 pub use piece_math::{BlockRef, PieceMath, BLOCK_SIZE};
 pub use session::{Event, Role, Session, SessionConfig};
+pub use torrent_builder::{PieceHasher, TorrentBuilder};
 pub use ut_metadata::{MetadataAssembler, MetadataMessage, METADATA_PIECE_SIZE};
 pub use ut_pex::PexMessage;

@@ -89,7 +89,6 @@ pub enum Message {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)] // The variant names are the message names.
 pub enum MessageKind {
-    Handshake,
     KeepAlive,
     Choke,
     Unchoke,

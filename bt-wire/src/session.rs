@@ -12,6 +12,7 @@ use crate::extension::{ExtensionHandshake, HANDSHAKE_ID, UT_METADATA, UT_PEX};
 use crate::handshake::{Handshake, PeerId, Reserved};
 use crate::info_hash::InfoHash;
 use crate::message::Message;
+use crate::piece_math::PieceMath;
 use crate::ut_metadata::MetadataMessage;
 use crate::ut_pex::PexMessage;
 
@@ -122,6 +123,7 @@ pub struct Session {
     peer_choking: bool,
     peer_interested: bool,
     seen_core_message: bool,
+    piece_math: Option<PieceMath>,
     failed: Option<Error>,
 }
 
@@ -141,6 +143,7 @@ impl Session {
             peer_choking: true,
             peer_interested: false,
             seen_core_message: false,
+            piece_math: None,
             failed: None,
         };
         if role == Role::Initiator {
@@ -157,6 +160,16 @@ impl Session {
     /// Tightens bitfield checks once the torrent's piece count is known.
     pub fn set_piece_count(&mut self, piece_count: u32) {
         self.decoder.set_piece_count(piece_count);
+    }
+
+    /// Once the torrent's shape is known (from the start, or after `ut_metadata`): bitfields
+    /// must match its piece count, and every piece index and block the peer sends (`have`,
+    /// `request`, `piece`, `cancel`, fast-extension messages) must lie inside the torrent,
+    /// or [`Session::handle_input`] fails with [`Error::PieceOutOfRange`] or
+    /// [`Error::BlockOutOfRange`].
+    pub fn set_piece_math(&mut self, math: PieceMath) {
+        self.decoder.set_piece_count(math.piece_count());
+        self.piece_math = Some(math);
     }
 
     /// Bytes received from the peer, in any chunking. Events become available from
@@ -382,6 +395,9 @@ impl Session {
                 reason: "fast extension message but the fast extension was not negotiated",
             });
         }
+        if let Some(math) = &self.piece_math {
+            check_in_torrent(math, &message)?;
+        }
         match &message {
             Message::Extended { id, payload } => return self.on_extended(*id, payload),
             Message::KeepAlive => {}
@@ -432,6 +448,26 @@ impl Session {
         self.events.push_back(event);
         Ok(())
     }
+}
+
+/// Checks the piece indices and blocks a message names against the torrent's shape.
+fn check_in_torrent(math: &PieceMath, message: &Message) -> Result<()> {
+    match message {
+        Message::Have(piece) | Message::SuggestPiece(piece) | Message::AllowedFast(piece)
+            if *piece >= math.piece_count() =>
+        {
+            return Err(Error::PieceOutOfRange {
+                piece: *piece,
+                piece_count: math.piece_count(),
+            });
+        }
+        Message::Request(block) | Message::Cancel(block) | Message::RejectRequest(block) => {
+            math.check_block(*block)?
+        }
+        Message::Piece(block) => math.check_block(block.block_ref())?,
+        _ => {}
+    }
+    Ok(())
 }
 
 fn is_fast_message(message: &Message) -> bool {
@@ -506,6 +542,39 @@ mod tests {
         b.send(Message::Unchoke).expect("send");
         pump(&mut b, &mut a).expect("pump");
         assert!(!b.am_choking() && !a.peer_choking());
+    }
+
+    #[test]
+    fn indices_outside_the_torrent_are_refused_once_its_shape_is_known() {
+        use crate::piece_math::BlockRef;
+        let math = PieceMath::new(40_000, 16_384).expect("valid");
+        for (message, expected) in [
+            (
+                Message::Have(3),
+                Error::PieceOutOfRange {
+                    piece: 3,
+                    piece_count: 3,
+                },
+            ),
+            (
+                Message::Request(BlockRef {
+                    piece: 2,
+                    offset: 0,
+                    length: 16_384,
+                }),
+                Error::BlockOutOfRange {
+                    piece: 2,
+                    offset: 0,
+                    length: 16_384,
+                },
+            ),
+        ] {
+            let (mut a, mut b) = pair();
+            b.set_piece_math(math);
+            a.send(Message::Have(2)).expect("in range");
+            a.send(message).expect("send");
+            assert_eq!(pump(&mut a, &mut b), Err(expected));
+        }
     }
 
     #[test]

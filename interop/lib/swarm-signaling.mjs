@@ -5,7 +5,7 @@
 // `onConnect`, e.g. for `torrent.addPeer(peer)`. Isomorphic (fetch + simple-peer).
 
 import { BloomFilter } from './bloom.mjs'
-import { allowedCandidateInit, loopbackOnlySdp, withoutCandidates } from './ice-scope.mjs'
+import { allowedCandidateInit, isLoopbackAddress, loopbackOnlySdp, parseCandidate, withoutCandidates } from './ice-scope.mjs'
 
 /** Polling schedules. `reference` copies the reference JavaScript client 0.7.x. */
 export const SCHEDULES = {
@@ -135,6 +135,13 @@ export class SwarmSignaling {
     }
   }
 
+  /** Sessions that hold a peer slot: answered offers and our answers (not offers still waiting). */
+  committedCount () {
+    let count = 0
+    for (const session of this.sessions) if (session.role === 'answerer' || session.answered) count++
+    return count
+  }
+
   /** Remote peer ids we already have a session with (connecting or connected). */
   knownRemotes () {
     const remotes = new Set()
@@ -147,7 +154,7 @@ export class SwarmSignaling {
   async offerLoop () {
     while (!this.stopped) {
       const pending = [...this.sessions].filter(s => s.role === 'offerer' && !s.answered).length
-      if (pending < OFFERS_IN_FLIGHT && this.sessions.size < this.maxPeers) {
+      if (pending < OFFERS_IN_FLIGHT && this.committedCount() < this.maxPeers) {
         this.openOffer()
       }
       await this.napper.nap(250)
@@ -204,6 +211,14 @@ export class SwarmSignaling {
           const session = waiting.find(s => s.offerId === answer.offerId && !s.answered && !s.closed)
           if (!session) continue
           active = true
+          // A second session with a peer we already have one with is settled by
+          // resolveDuplicates (both sides pick the same survivor), not by the peer limit.
+          const twin = [...this.sessions].some(s => s !== session && !s.closed && s.remotePeerId === answer.answererId)
+          if (!twin && this.committedCount() >= this.maxPeers) {
+            this.endSession(session, 'answered, but --max-peers sessions are already open')
+            this.api.deleteOffer(session.offerId).catch(() => {})
+            continue
+          }
           session.answered = true
           session.remotePeerId = answer.answererId
           this.log(`answer from ${answer.answererId.slice(0, 8)} to offer ${answer.offerId.slice(0, 12)}`)
@@ -222,7 +237,7 @@ export class SwarmSignaling {
     const backoff = new Backoff(this.schedule.discover)
     while (!this.stopped) {
       let active = false
-      const room = this.maxPeers - this.sessions.size
+      const room = this.maxPeers - this.committedCount()
       if (room > 0) {
         const known = this.knownRemotes()
         const bloom = new BloomFilter()
@@ -334,7 +349,11 @@ export class SwarmSignaling {
 
   queueLocalCandidate (session, candidate) {
     const init = allowedCandidateInit(candidate)
-    if (!init) return
+    if (!init) {
+      const parsed = parseCandidate(candidate?.candidate)
+      if (parsed && !isLoopbackAddress(parsed.address)) this.log(`not announcing non-loopback candidate ${parsed.address}:${parsed.port} (${parsed.type})`)
+      return
+    }
     session.localCandidates.push(init)
     this.flushCandidates(session)
   }
@@ -345,6 +364,7 @@ export class SwarmSignaling {
     if (!ready || session.closed || session.localCandidates.length === 0) return
     const batch = session.localCandidates.splice(0)
     session.stats.candidatesPosted += batch.length
+    this.log(`posting ${batch.length} candidate(s) for ${session.offerId.slice(0, 12)}: ${batch.map(c => c.candidate.split(' ').slice(4, 6).join(':')).join(', ')}`)
     session.posting = session.posting.then(() =>
       this.api.postCandidates(session.offerId, batch).catch(error => {
         this.log(`posting candidates failed: ${error.message}`)
@@ -360,10 +380,18 @@ export class SwarmSignaling {
         return
       }
       let active = false
-      const items = await this.api.candidates(session.offerId, session.since).catch(error => {
+      let items
+      try {
+        items = await this.api.candidates(session.offerId, session.since)
+      } catch (error) {
+        if (error.status === 404) {
+          // The other side withdrew the offer (it gave up, or kept a twin session).
+          this.endSession(session, 'offer withdrawn')
+          return
+        }
         this.log(`polling candidates failed: ${error.message}`)
-        return []
-      })
+        items = []
+      }
       for (const item of items) {
         if (typeof item.createdAt === 'number' && (session.since === undefined || item.createdAt > session.since)) {
           session.since = item.createdAt

@@ -13,7 +13,11 @@ export const INTEROP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
 /** The `rondevu` binary from $RONDEVU_BIN, or a skip reason. */
 export function rondevuBinary () {
   const bin = process.env.RONDEVU_BIN
-  if (!bin) return { skip: 'RONDEVU_BIN is not set (build with `cargo build -p rondevu-cli` and point it at target/debug/rondevu)' }
+  if (!bin) {
+    const reason = 'RONDEVU_BIN is not set (build with `cargo build -p rondevu-cli` and point it at target/debug/rondevu)'
+    if (process.env.RONDEVU_REQUIRE_NODE === '1') throw new Error(`${reason}; RONDEVU_REQUIRE_NODE=1 forbids skipping`)
+    return { skip: reason }
+  }
   if (!existsSync(bin)) throw new Error(`RONDEVU_BIN=${bin} does not exist`)
   return { bin }
 }

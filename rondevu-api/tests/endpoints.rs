@@ -627,3 +627,73 @@ fn candidate_times_strictly_increase_under_concurrent_posts() {
         "createdAt strictly increasing"
     );
 }
+
+#[test]
+fn listings_follow_every_write_immediately() {
+    // By-topic listings are served from a cache; each write must show up on the next read.
+    let server = TestServer::start();
+    let owner = server.register();
+    let answerer = server.register();
+    let listing = || {
+        server
+            .client
+            .offers_by_topic("cached", None, None)
+            .expect("listing")
+    };
+    assert_eq!(listing().total, 0);
+    let id = server
+        .client
+        .publish(&owner, &[NewOffer::new("v=0 a", ["cached"])])
+        .expect("publish")[0]
+        .id
+        .clone();
+    assert_eq!(listing().total, 1);
+    assert_eq!(listing().offers[0].answerer_peer_id, None);
+    server
+        .client
+        .answer(&answerer, &id, "answer", None)
+        .expect("answer");
+    assert_eq!(
+        listing().offers[0].answerer_peer_id.as_deref(),
+        Some(answerer.peer_id.as_str())
+    );
+    server
+        .client
+        .publish(&owner, &[NewOffer::new("v=0 b", ["cached", "x"])])
+        .expect("publish");
+    assert_eq!(listing().total, 2);
+    server.client.delete_offer(&owner, &id).expect("delete");
+    let after = listing();
+    assert_eq!(after.total, 1);
+    assert_ne!(after.offers[0].id, id);
+}
+
+#[test]
+fn topics_too_large_to_cache_are_listed_from_the_database() {
+    let server = TestServer::start();
+    let owner = server.register();
+    let other = server.register();
+    // 1,001 offers: one more than the cache takes per topic.
+    for batch in 0..11 {
+        let who = if batch == 10 { &other } else { &owner };
+        let count = if batch == 10 { 1 } else { 100 };
+        let offers: Vec<NewOffer> = (0..count)
+            .map(|n| NewOffer::new(format!("v=0 {batch}/{n}"), ["big"]))
+            .collect();
+        server.client.publish(who, &offers).expect("publish");
+    }
+    let page = server
+        .client
+        .offers_by_topic("big", Some(200), None)
+        .expect("listing");
+    assert_eq!((page.total, page.returned), (1_001, 200));
+    assert_eq!(page.offers[0].peer_id, other.peer_id, "newest first");
+    let mut bloom = PeerBloom::new(1024, 3).expect("bloom");
+    bloom.insert(&other.peer_id);
+    let filtered = server
+        .client
+        .offers_by_topic("big", Some(10), Some(&bloom))
+        .expect("filtered");
+    assert_eq!((filtered.total, filtered.returned), (1_001, 10));
+    assert!(filtered.offers.iter().all(|o| o.peer_id == owner.peer_id));
+}

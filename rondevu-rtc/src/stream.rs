@@ -29,8 +29,8 @@ pub struct StreamConfig {
 impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
-            high_water: 1024 * 1024,
-            low_water: 512 * 1024,
+            high_water: 256 * 1024,
+            low_water: 128 * 1024,
             message_size: 16 * 1024,
         }
     }

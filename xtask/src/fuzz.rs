@@ -14,8 +14,8 @@ use std::time::Instant;
 use bt_wire::bencode::{self, OwnedValue};
 use bt_wire::{
     bitfield_from, Block, BlockRef, Bytes, BytesMut, Decoder, ExtensionHandshake, Handshake, Info,
-    InfoHash, Magnet, Message, MetadataMessage, Metainfo, PeerId, PexMessage, Reserved, Role,
-    Session, SessionConfig, TorrentBuilder,
+    InfoHash, Magnet, Message, MetadataMessage, Metainfo, PeerId, PexMessage, PieceMath, Reserved,
+    Role, Session, SessionConfig, TorrentBuilder,
 };
 
 use crate::process::{cargo, run_step};
@@ -266,6 +266,11 @@ fn fuzz_wire(input: &[u8], rng: &mut Rng) -> bool {
         Role::Responder,
         SessionConfig::new(InfoHash(CORPUS_HASH), PeerId([2; 20])),
     );
+    if rng.below(2) == 0 {
+        if let Ok(math) = PieceMath::new(rng.below(1 << 24), 16_384 << rng.below(4)) {
+            session.set_piece_math(math);
+        }
+    }
     let mut session_ok = session.handle_input(input).is_ok();
     while session.poll_event().is_some() {}
     if session_ok && session.is_established() {

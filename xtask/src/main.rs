@@ -9,6 +9,7 @@
 mod bench;
 mod demo;
 mod fuzz;
+mod netns;
 mod npm;
 mod process;
 mod test;

@@ -1,7 +1,11 @@
 //! `cargo xtask test`: what CI runs — formatting, clippy, then every test.
 
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::netns;
 use crate::npm;
-use crate::process::{cargo, run_step};
+use crate::process::{cargo, run_step, workspace_root};
 use crate::vectors;
 
 /// Runs every check. Extra arguments are passed to `cargo test` (e.g. a test name filter).
@@ -23,12 +27,47 @@ pub fn run(extra: &[String]) -> Result<(), String> {
             "warnings",
         ]),
     )?;
+    // Build everything first, with the network, so the tests can run without it.
+    run_step(
+        "cargo test --no-run",
+        cargo()
+            .args(["test", "--workspace", "--no-run"])
+            .args(extra),
+    )?;
     let mut test = cargo();
-    test.args(["test", "--workspace"]).args(extra);
+    test.args(["test", "--workspace", "--offline"]).args(extra);
     // Tests that need the JavaScript packages fail instead of skipping when they are missing.
     test.env("RONDEVU_REQUIRE_NODE", "1");
     test.env("RONDEVU_INTEROP_DIR", npm::interop_dir());
-    run_step("cargo test", &mut test)?;
+    run_step(
+        "cargo test (in a network namespace with only lo)",
+        &mut netns::isolated(&test),
+    )?;
+
+    if extra.is_empty() {
+        // The JavaScript interop tests (interop/test/*.mjs) against our own server binary.
+        run_step(
+            "cargo build -p rondevu-cli",
+            cargo().args(["build", "-p", "rondevu-cli"]),
+        )?;
+        let mut npm_test = Command::new("npm");
+        npm_test
+            .arg("test")
+            .current_dir(npm::interop_dir())
+            .env("RONDEVU_BIN", target_dir().join("debug").join("rondevu"))
+            .env("RONDEVU_REQUIRE_NODE", "1");
+        run_step(
+            "npm test (interop, in a network namespace with only lo)",
+            &mut netns::isolated(&npm_test),
+        )?;
+    }
     eprintln!("\nall checks passed");
     Ok(())
+}
+
+/// Where cargo puts build output (`CARGO_TARGET_DIR` or `<workspace>/target`).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
 }

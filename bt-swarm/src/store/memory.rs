@@ -75,6 +75,19 @@ impl PieceStore for MemoryStore {
         Ok(())
     }
 
+    fn write_piece(&self, piece: u32, data: Vec<u8>) -> Result<(), StoreError> {
+        if data.len() != self.layout.piece_len(piece) as usize || data.is_empty() {
+            return Err(StoreError::OutOfRange {
+                piece,
+                offset: 0,
+                len: data.len(),
+            });
+        }
+        let slot = &self.pieces[piece as usize];
+        *slot.write().unwrap_or_else(|poison| poison.into_inner()) = Some(data.into_boxed_slice());
+        Ok(())
+    }
+
     fn read(&self, piece: u32, offset: u32, buf: &mut [u8]) -> Result<(), StoreError> {
         self.check(piece, offset, buf.len())?;
         let guard = self.pieces[piece as usize]

@@ -44,6 +44,11 @@ pub trait PieceStore: Send + Sync + 'static {
     /// Writes `data` at `offset` inside `piece`.
     fn write(&self, piece: u32, offset: u32, data: &[u8]) -> Result<(), StoreError>;
 
+    /// Writes a whole piece, handing over its buffer (a memory store keeps it as is).
+    fn write_piece(&self, piece: u32, data: Vec<u8>) -> Result<(), StoreError> {
+        self.write(piece, 0, &data)
+    }
+
     /// Fills `buf` with the bytes at `offset` inside `piece`.
     fn read(&self, piece: u32, offset: u32, buf: &mut [u8]) -> Result<(), StoreError>;
 

@@ -30,16 +30,6 @@ pub(super) struct Download {
     pub failed: u32,
 }
 
-impl Download {
-    pub fn verified_bytes(&self) -> u64 {
-        self.picker
-            .have()
-            .iter_ones()
-            .map(|piece| u64::from(self.layout.piece_len(piece as u32)))
-            .sum()
-    }
-}
-
 impl TorrentTask {
     /// Checks what the store holds and starts downloading (or seeding).
     pub(super) async fn start_download(&mut self, content: Content) {
@@ -110,12 +100,20 @@ impl TorrentTask {
         if !entry.am_interested || entry.peer_choking {
             return;
         }
-        for block in download.picker.next_requests(key, Instant::now()) {
-            entry.send(ToPeer::Send(Message::Request(bt_wire::BlockRef {
-                piece: block.piece,
-                offset: block.offset(),
-                length: download.layout.block_len(block.piece, block.block),
-            })));
+        let requests: Vec<Message> = download
+            .picker
+            .next_requests(key, Instant::now())
+            .into_iter()
+            .map(|block| {
+                Message::Request(bt_wire::BlockRef {
+                    piece: block.piece,
+                    offset: block.offset(),
+                    length: download.layout.block_len(block.piece, block.block),
+                })
+            })
+            .collect();
+        if !requests.is_empty() {
+            entry.send(ToPeer::SendMany(requests));
         }
     }
 
@@ -172,7 +170,6 @@ impl TorrentTask {
             }
             Arrival::Duplicate | Arrival::Unexpected => {}
         }
-        self.fill_requests(key);
     }
 
     /// Hashes a complete piece (and stores it if good) on the blocking pool.
@@ -191,16 +188,18 @@ impl TorrentTask {
             .insert(piece, download.picker.contributors(piece));
         let store = download.store.clone();
         let results = self.internal_tx.clone();
+        // The bytes come back only when they are needed: to blame the senders of a bad
+        // piece, or to compare with what was sent before for a piece that failed earlier.
+        let keep_good_bytes = self.reputation.is_suspect(piece);
         tokio::task::spawn_blocking(move || {
             let ok = verify::matches(&data, &expected);
-            let write_error = if ok {
-                store
-                    .write(piece, 0, &data)
-                    .err()
-                    .map(|error| error.to_string())
-            } else {
-                None
-            };
+            let mut data = data;
+            let write_error = match (ok, keep_good_bytes) {
+                (false, _) => None,
+                (true, true) => store.write(piece, 0, &data).err(),
+                (true, false) => store.write_piece(piece, std::mem::take(&mut data)).err(),
+            }
+            .map(|error| error.to_string());
             let _ = results.send(Internal::Verified {
                 piece,
                 ok,
