@@ -85,6 +85,14 @@ impl KnownPeers {
         self.bloom.insert(peer_id);
     }
 
+    /// Drops `peer_id` from the set (an attempt that ended without fault, e.g. a stale
+    /// offer): it may be found again at once. The filter is rebuilt on the next query.
+    pub fn forget(&mut self, peer_id: &str) {
+        if self.peers.remove(peer_id).is_some() {
+            self.stale = true;
+        }
+    }
+
     /// Whether `peer_id` is ourselves, connected, or still cooling down at `now` (exact, no
     /// false positives).
     pub fn is_known(&self, peer_id: &str, now: Instant) -> bool {
