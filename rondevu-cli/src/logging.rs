@@ -1,5 +1,7 @@
 //! Log output through `tracing`: `-v`/`-q` pick the level, `RUST_LOG` overrides it.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber, writing to standard error.
@@ -15,5 +17,6 @@ pub fn init(verbose: u8, quiet: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -29,3 +29,10 @@ pub fn run_step(name: &str, command: &mut Command) -> Result<(), String> {
         Err(format!("{name} failed ({status})"))
     }
 }
+
+/// Where cargo puts build output (`CARGO_TARGET_DIR`, or `<workspace>/target`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}

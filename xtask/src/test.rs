@@ -1,11 +1,10 @@
 //! `cargo xtask test`: what CI runs — formatting, clippy, then every test.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use crate::netns;
 use crate::npm;
-use crate::process::{cargo, run_step, workspace_root};
+use crate::process::{cargo, run_step, target_dir};
 use crate::vectors;
 
 /// Runs every check. Extra arguments are passed to `cargo test` (e.g. a test name filter).
@@ -63,11 +62,4 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     }
     eprintln!("\nall checks passed");
     Ok(())
-}
-
-/// Where cargo puts build output (`CARGO_TARGET_DIR` or `<workspace>/target`).
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask demo`: the signaling round trip, for real, step by step.
+//! `cargo xtask demo --signaling`: the signaling round trip alone, for real, step by step.
 //!
 //! Starts the embedded `rondevu-server` on 127.0.0.1, then two peers (a seeder and a leecher)
 //! meet under a torrent's info-hash through the `rondevu-api` client: register, publish,
@@ -23,11 +23,8 @@ a=sctp-port:5000\r\n";
 const ANSWER_SDP: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
 m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=setup:active\r\na=mid:0\r\n";
 
-/// Runs the demo.
-pub fn run(args: &[String]) -> Result<(), String> {
-    if let Some(unknown) = args.first() {
-        return Err(format!("demo takes no arguments (got `{unknown}`)"));
-    }
+/// Runs the signaling demo.
+pub fn run() -> Result<(), String> {
     let started = Instant::now();
     let mut step = Steps::default();
 
