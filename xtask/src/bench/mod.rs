@@ -3,6 +3,7 @@
 //! Each area is its own module; every figure is reported beside a baseline measured
 //! in the same run, because these machines are noisy.
 
+mod interop;
 mod rtc;
 mod server;
 mod swarm;
@@ -31,6 +32,10 @@ const AREAS: &[Area] = &[
     Area {
         name: "swarm",
         run: swarm::run,
+    },
+    Area {
+        name: "interop",
+        run: interop::run,
     },
 ];
 
