@@ -122,7 +122,7 @@ pub struct Session {
     am_interested: bool,
     peer_choking: bool,
     peer_interested: bool,
-    seen_core_message: bool,
+    seen_availability: bool,
     piece_math: Option<PieceMath>,
     failed: Option<Error>,
 }
@@ -142,7 +142,7 @@ impl Session {
             am_interested: false,
             peer_choking: true,
             peer_interested: false,
-            seen_core_message: false,
+            seen_availability: false,
             piece_math: None,
             failed: None,
         };
@@ -401,16 +401,21 @@ impl Session {
         match &message {
             Message::Extended { id, payload } => return self.on_extended(*id, payload),
             Message::KeepAlive => {}
+            // BEP 3 wants the bitfield first, but WebTorrent fetching by magnet sends
+            // `interested` (once it has the metadata and sees our pieces) before its bitfield;
+            // only a bitfield after the peer already told us what it has is refused.
             Message::Bitfield(_) | Message::HaveAll | Message::HaveNone => {
-                if self.seen_core_message {
+                if self.seen_availability {
                     return Err(Error::Protocol {
-                        reason: "bitfield, have-all or have-none after other messages",
+                        reason: "bitfield, have-all or have-none after have or another bitfield",
                     });
                 }
-                self.seen_core_message = true;
+                self.seen_availability = true;
             }
             other => {
-                self.seen_core_message = true;
+                if matches!(other, Message::Have(_)) {
+                    self.seen_availability = true;
+                }
                 match other {
                     Message::Choke => self.peer_choking = true,
                     Message::Unchoke => self.peer_choking = false,
@@ -608,10 +613,30 @@ mod tests {
             a.send(Message::HaveAll),
             Err(Error::Protocol { .. })
         ));
-        // A late bitfield is a violation.
+        // A bitfield after a have is a violation.
         b.send(Message::Have(1)).expect("send");
         b.send(Message::Bitfield(bitfield_from(8, [1])))
             .expect("send");
         assert!(matches!(pump(&mut b, &mut a), Err(Error::Protocol { .. })));
+    }
+
+    #[test]
+    fn bitfield_after_interest_is_accepted_as_webtorrent_sends_it() {
+        // A WebTorrent leecher that fetched the metadata first says `interested`, then sends
+        // its bitfield; a second bitfield after that is still refused.
+        let (mut a, mut b) = pair();
+        while b.poll_event().is_some() {}
+        a.send(Message::Interested).expect("send");
+        a.send(Message::Bitfield(bitfield_from(8, [2])))
+            .expect("send");
+        pump(&mut a, &mut b).expect("a bitfield after interested is fine");
+        assert_eq!(b.poll_event(), Some(Event::Message(Message::Interested)));
+        assert!(matches!(
+            b.poll_event(),
+            Some(Event::Message(Message::Bitfield(_)))
+        ));
+        a.send(Message::Bitfield(bitfield_from(8, [3])))
+            .expect("send");
+        assert!(matches!(pump(&mut a, &mut b), Err(Error::Protocol { .. })));
     }
 }

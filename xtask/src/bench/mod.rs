@@ -4,6 +4,7 @@
 //! in the same run, because these machines are noisy.
 
 mod discovery;
+mod interop;
 mod rtc;
 mod server;
 mod swarm;
@@ -36,6 +37,10 @@ const AREAS: &[Area] = &[
     Area {
         name: "discovery",
         run: discovery::run,
+    },
+    Area {
+        name: "interop",
+        run: interop::run,
     },
 ];
 
