@@ -68,11 +68,14 @@ candidates passed in memory (no server, no polling).\n\n\
 | baseline: direct in-memory signaling, both channels open | {direct50} ms | {direct99} ms | |\n\
 | leecher start → first open channel | {channel50} ms | {channel99} ms | p50 < 300 ms ({c50}), p99 < 1 s ({c99}) |\n\
 | leecher start → first verified piece | {piece50} ms | {piece99} ms | |\n\n\
-Reading: what discovery adds over the in-memory baseline is almost all the wait for the idle seeder's\n\
-next `GET /offers/answers` (every 300 ms when idle, `answer_poll_idle`; 20 ms right after\n\
-publishing or answering): uniform over 0–300 ms, so about 150 ms at the median. The original's\n\
-client polls answers every 2 s and only for 30 s after publishing, so a newcomer waited up to a\n\
-whole 30 s refresh.\n",
+Reading: discovery adds two things over the in-memory baseline. First, the wait for the idle\n\
+seeder's next `GET /offers/answers` (every 300 ms when idle, `answer_poll_idle`; 20 ms right\n\
+after publishing or answering), uniform over 0–300 ms. Second, ICE: the leecher's connectivity\n\
+checks start as soon as it has answered, before the seeder has applied the answer, and are\n\
+retransmitted on str0m's paced, backing-off schedule; the samples cluster in ~50 ms steps, and\n\
+the slowest runs (> 300 ms) waited for a backed-off retransmission. Figures move with machine\n\
+load (the 2 cores were shared with other builds). The original's client polls answers every\n\
+2 s and only for 30 s after publishing, so a newcomer could wait for a whole 30 s refresh.\n",
         runs = get("runs"),
         idle = get("idle_ms"),
         direct50 = get("direct_p50_ms"),
