@@ -26,7 +26,8 @@ pub fn load(path: &Path) -> Result<Option<Credentials>, String> {
         .map_err(|error| format!("{shown} is not a credentials file: {error}"))
 }
 
-/// Writes `credentials` to `path`, readable only by the owner on Unix.
+/// Writes `credentials` to `path`, readable only by the owner on Unix. The file is replaced
+/// atomically (written beside it, then renamed), so a reader never sees half of it.
 pub fn save(path: &Path, credentials: &Credentials) -> Result<(), String> {
     let shown = path.display();
     let text = serde_json::to_string_pretty(credentials)
@@ -38,6 +39,9 @@ pub fn save(path: &Path, credentials: &Credentials) -> Result<(), String> {
         std::fs::create_dir_all(parent)
             .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
     }
+    let mut staging = path.as_os_str().to_owned();
+    staging.push(format!(".{}.tmp", std::process::id()));
+    let staging = std::path::PathBuf::from(staging);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -46,12 +50,17 @@ pub fn save(path: &Path, credentials: &Credentials) -> Result<(), String> {
         options.mode(0o600);
     }
     use std::io::Write;
-    let mut file = options
-        .open(path)
-        .map_err(|error| format!("cannot write credentials {shown}: {error}"))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .map_err(|error| format!("cannot write credentials {shown}: {error}"))
+    let written = options.open(&staging).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()
+    });
+    written
+        .and_then(|()| std::fs::rename(&staging, path))
+        .map_err(|error| {
+            let _ = std::fs::remove_file(&staging);
+            format!("cannot write credentials {shown}: {error}")
+        })
 }
 
 #[cfg(test)]

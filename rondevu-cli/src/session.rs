@@ -75,7 +75,11 @@ impl Session {
         let started = self.started;
         tokio::spawn(async move {
             let mut first_peer = true;
-            let mut saved: Option<String> = None;
+            // `Session::start` saved the identity it began with.
+            let mut saved: Option<String> = manager
+                .credentials()
+                .map(|credentials| credentials.peer_id)
+                .filter(|_| credentials_path.is_some());
             let mut save_credentials = |manager: &RondevuConnectionManager| {
                 let (Some(path), Some(credentials)) = (&credentials_path, manager.credentials())
                 else {
