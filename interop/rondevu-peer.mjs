@@ -77,11 +77,13 @@ async function main () {
     if (finished) return
     finished = true
     if (errorMessage) emit('error', { message: errorMessage })
+    // Destroying the client closes its chunk stores, which writes out pieces still held in
+    // memory: a download is on disk only after that. Then our offers are deleted.
     const cleanup = async () => {
-      if (signaling) await signaling.stop()
       await new Promise(resolve => client.destroy(() => resolve()))
+      if (signaling) await signaling.stop()
     }
-    await Promise.race([cleanup().catch(() => {}), new Promise(resolve => setTimeout(resolve, 3000))])
+    await Promise.race([cleanup().catch(() => {}), new Promise(resolve => setTimeout(resolve, 20000))])
     process.exit(code)
   }
 

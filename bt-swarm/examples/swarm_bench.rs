@@ -1,6 +1,7 @@
 //! The process `cargo xtask bench swarm` runs: one seeder and one leecher in this process,
 //! connected by a tokio duplex pipe, moving a generated torrent; prints `key=value` lines
-//! (MB/s, raw SHA-1 speed over the same data, peak RSS from /proc/self/status).
+//! (MB/s, raw SHA-1 speed over the same data hashed before and after the transfer, peak
+//! RSS from /proc/self/status).
 //!
 //! `swarm_bench [--mib N] [--piece-kib K] [--disk DIR]` (memory store unless `--disk`).
 
@@ -61,6 +62,22 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) this process has used, from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let ticks_per_second = 100.0; // USER_HZ on Linux
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name (which is in parentheses).
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) / ticks_per_second)
+        })
+        .unwrap_or(0.0)
+}
+
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
@@ -82,13 +99,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![[0; 20]; total.div_ceil(u64::from(piece_length)) as usize],
     )?);
     let generator = PatternStore::new(shape.clone());
-    let hashing = Instant::now();
-    let mut hasher = PieceHasher::new(piece_length);
-    for piece in 0..shape.piece_count() {
-        hasher.update(generator.piece(piece));
-    }
-    let pieces = hasher.finish();
-    let sha1_seconds = hashing.elapsed().as_secs_f64();
+    let hash_all = || {
+        let hashing = Instant::now();
+        let mut hasher = PieceHasher::new(piece_length);
+        for piece in 0..shape.piece_count() {
+            hasher.update(generator.piece(piece));
+        }
+        (hasher.finish(), hashing.elapsed().as_secs_f64())
+    };
+    let (pieces, sha1_before) = hash_all();
     let metainfo = TorrentBuilder::new("bench.bin", piece_length)
         .single_file(total)
         .build(pieces)?;
@@ -104,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let (transfer_seconds, downloaded) = runtime.block_on(async {
+    let (transfer_seconds, transfer_cpu, downloaded) = runtime.block_on(async {
         let seeder_engine = Engine::new(EngineConfig::default());
         let seeder = seeder_engine.add_torrent(metainfo.clone(), Storage::Store(seed_store))?;
         seeder.wait_complete().await?;
@@ -118,14 +137,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .wait_for(|p| p.state == bt_swarm::TorrentState::Downloading)
             .await?;
         let start = Instant::now();
+        let cpu_start = cpu_seconds();
         let (a, b) = tokio::io::duplex(1024 * 1024);
         seeder.add_peer(a)?;
         leecher.add_peer(b)?;
         leecher.wait_complete().await?;
         let seconds = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu_start;
         let stats = leecher.stats().await?;
-        Ok::<_, Box<dyn std::error::Error>>((seconds, stats.downloaded))
+        Ok::<_, Box<dyn std::error::Error>>((seconds, cpu, stats.downloaded))
     })?;
+    // The baseline is hashed again after the transfer: this machine is shared, so the
+    // mean of both brackets the transfer's conditions.
+    let (_, sha1_after) = hash_all();
+    let sha1_seconds = (sha1_before + sha1_after) / 2.0;
     let mb = total as f64 / 1e6;
     println!("bytes={total}");
     println!("piece_length={piece_length}");
@@ -133,6 +158,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("downloaded={downloaded}");
     println!("transfer_seconds={transfer_seconds:.3}");
     println!("transfer_mb_s={:.1}", mb / transfer_seconds);
+    println!("transfer_cpu_seconds={transfer_cpu:.2}");
+    println!("sha1_cpu_seconds={sha1_seconds:.2}");
     println!("sha1_mb_s={:.1}", mb / sha1_seconds);
     println!("ratio={:.3}", (mb / transfer_seconds) / (mb / sha1_seconds));
     println!("peak_rss_mib={:.1}", peak_rss_kib() as f64 / 1024.0);

@@ -134,9 +134,15 @@ impl Engine {
     /// pieces are fetched from (and served to) the peers given to
     /// [`TorrentHandle::add_peer`].
     ///
+    /// The torrent runs until [`TorrentHandle::stop`] or [`Engine::remove`], or until this
+    /// engine and every handle to the torrent are dropped.
+    ///
     /// # Errors
     /// An unsafe or inconsistent layout (refused before anything is written), a torrent
     /// already added, or a custom store without an info dictionary.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (the torrent's task is spawned on the current one).
     pub fn add_torrent(
         &self,
         source: impl Into<TorrentSource>,
@@ -169,7 +175,11 @@ impl Engine {
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (events_tx, _) = broadcast::channel(1024);
         let (progress_tx, progress_rx) = watch::channel(Progress {
-            state: TorrentState::FetchingMetadata,
+            state: if content.is_some() {
+                TorrentState::Checking
+            } else {
+                TorrentState::FetchingMetadata
+            },
             verified_pieces: 0,
             piece_count: 0,
             verified_bytes: 0,

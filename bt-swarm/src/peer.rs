@@ -33,9 +33,9 @@ const READ_CHUNK: usize = 256 * 1024;
 /// Bytes handed to one write call at most.
 const WRITE_CHUNK: usize = 256 * 1024;
 /// Serving pauses while this much output waits to be written.
-const OUTPUT_HIGH_WATER: usize = 512 * 1024;
+const OUTPUT_HIGH_WATER: usize = 1024 * 1024;
 /// Blocks read from the store in one blocking call.
-const SERVE_BATCH: usize = 16;
+const SERVE_BATCH: usize = 32;
 /// A keep-alive goes out after this long without sending anything.
 const KEEP_ALIVE: Duration = Duration::from_secs(60);
 /// Events a torrent task may have queued from its connections before they wait.
@@ -46,6 +46,8 @@ pub(crate) const PEER_EVENT_QUEUE: usize = 4096;
 pub(crate) enum ToPeer {
     /// Send a core message (requests are remembered so only asked-for blocks are taken).
     Send(Message),
+    /// Send several core messages (a batch of requests).
+    SendMany(Vec<Message>),
     /// Send a `ut_metadata` message.
     Metadata(MetadataMessage),
     /// The torrent's piece count is now known (bounds bitfields).
@@ -65,11 +67,12 @@ pub(crate) enum FromPeer {
     Closed(String),
 }
 
-/// A connection event, tagged with the connection.
+/// What a connection said in one read, tagged with the connection (one queue operation
+/// per read rather than per message).
 #[derive(Debug)]
 pub(crate) struct PeerEvent {
     pub key: PeerKey,
-    pub event: FromPeer,
+    pub events: Vec<FromPeer>,
 }
 
 /// Limits a connection enforces on its own.
@@ -104,7 +107,7 @@ pub(crate) fn spawn(
             let _ = to_torrent
                 .send(PeerEvent {
                     key,
-                    event: FromPeer::Closed(reason),
+                    events: vec![FromPeer::Closed(reason)],
                 })
                 .await;
         }
@@ -126,6 +129,10 @@ struct Connection {
     serve_queue: VecDeque<BlockRef>,
     /// Blocks being read from the store right now (a cancel removes them).
     serving: Vec<BlockRef>,
+    /// Bytes to write, in order: the session's output and block payloads, which go out
+    /// without being copied into the session's buffer.
+    outbox: VecDeque<Bytes>,
+    outbox_len: usize,
     wasted: u64,
 }
 
@@ -153,6 +160,8 @@ impl Connection {
             requested: HashSet::new(),
             serve_queue: VecDeque::new(),
             serving: Vec::new(),
+            outbox: VecDeque::new(),
+            outbox_len: 0,
             wasted: 0,
         }
     }
@@ -175,7 +184,7 @@ impl Connection {
                 store_read = self.start_serving();
             }
             if pending_write.is_none() {
-                pending_write = self.session.poll_transmit(WRITE_CHUNK);
+                pending_write = self.next_output();
             }
             let established = self.session.is_established();
             tokio::select! {
@@ -189,8 +198,17 @@ impl Connection {
                     self.session
                         .handle_bytes(chunk)
                         .map_err(|error| format!("protocol violation: {error}"))?;
+                    let mut events = Vec::new();
                     while let Some(event) = self.session.poll_event() {
-                        self.on_event(event, to_torrent).await?;
+                        events.extend(self.on_event(event)?);
+                    }
+                    if !events.is_empty() {
+                        // A bounded queue: a peer that talks faster than the torrent task
+                        // listens waits.
+                        to_torrent
+                            .send(PeerEvent { key: self.key, events })
+                            .await
+                            .map_err(|_| "the torrent stopped".to_string())?;
                     }
                 }
                 written = writer.write(pending_write.as_deref().unwrap_or_default()), if pending_write.is_some() => {
@@ -205,7 +223,7 @@ impl Connection {
                             pending_write = None;
                         }
                     }
-                    if pending_write.is_none() && self.session.pending_output() == 0 {
+                    if pending_write.is_none() && self.queued_output() == 0 {
                         writer.flush().await.map_err(|error| format!("flush failed: {error}"))?;
                     }
                 }
@@ -246,19 +264,18 @@ impl Connection {
         }
     }
 
-    async fn on_event(
-        &mut self,
-        event: Event,
-        to_torrent: &mpsc::Sender<PeerEvent>,
-    ) -> Result<(), String> {
+    /// Handles what the connection can answer itself; returns what the torrent must hear.
+    fn on_event(&mut self, event: Event) -> Result<Option<FromPeer>, String> {
         let forward = match event {
             Event::Handshake { peer_id, .. } => FromPeer::Handshake { peer_id },
             Event::ExtensionHandshake(handshake) => FromPeer::Extensions(handshake),
-            Event::Message(Message::Request(block)) => return self.on_request(block),
+            Event::Message(Message::Request(block)) => {
+                return self.on_request(block).map(|()| None)
+            }
             Event::Message(Message::Cancel(block)) => {
                 self.serve_queue.retain(|queued| *queued != block);
                 self.serving.retain(|queued| *queued != block);
-                return Ok(());
+                return Ok(None);
             }
             Event::Message(Message::Piece(block)) => {
                 if !self.requested.remove(&block.block_ref()) {
@@ -269,7 +286,7 @@ impl Connection {
                             self.wasted
                         ));
                     }
-                    return Ok(());
+                    return Ok(None);
                 }
                 self.counters.add_downloaded(block.data.len() as u64);
                 FromPeer::Block(block)
@@ -288,21 +305,14 @@ impl Connection {
                 | Message::HaveAll
                 | Message::HaveNone),
             ) => FromPeer::Message(message),
-            Event::Message(_) => return Ok(()),
+            Event::Message(_) => return Ok(None),
             Event::Metadata(MetadataMessage::Request { piece }) => {
-                return self.serve_metadata(piece)
+                return self.serve_metadata(piece).map(|()| None)
             }
             Event::Metadata(message) => FromPeer::Metadata(message),
-            Event::Pex(_) | Event::UnknownExtension { .. } => return Ok(()),
+            Event::Pex(_) | Event::UnknownExtension { .. } => return Ok(None),
         };
-        // A bounded queue: a peer that talks faster than the torrent task listens waits.
-        to_torrent
-            .send(PeerEvent {
-                key: self.key,
-                event: forward,
-            })
-            .await
-            .map_err(|_| "the torrent stopped".to_string())
+        Ok(Some(forward))
     }
 
     fn on_request(&mut self, block: BlockRef) -> Result<(), String> {
@@ -361,6 +371,12 @@ impl Connection {
 
     fn on_command(&mut self, command: ToPeer) -> Result<(), String> {
         match command {
+            ToPeer::SendMany(messages) => {
+                for message in messages {
+                    self.on_command(ToPeer::Send(message))?;
+                }
+                Ok(())
+            }
             ToPeer::Send(message) => {
                 match &message {
                     Message::Request(block) => {
@@ -390,7 +406,7 @@ impl Connection {
 
     /// Reads the next batch of requested blocks on the blocking pool, when output has room.
     fn start_serving(&mut self) -> Option<JoinHandle<ServeResult>> {
-        if self.serve_queue.is_empty() || self.session.pending_output() >= OUTPUT_HIGH_WATER {
+        if self.serve_queue.is_empty() || self.queued_output() >= OUTPUT_HIGH_WATER {
             return None;
         }
         let store = self.shared.content.get()?.store.clone();
@@ -425,17 +441,55 @@ impl Connection {
                     continue;
                 }
             };
+            if self.session.am_choking() {
+                break;
+            }
             let len = data.len() as u64;
-            self.session
-                .send(Message::Piece(Block {
-                    piece: block.piece,
-                    offset: block.offset,
-                    data,
-                }))
-                .map_err(|error| format!("cannot send a block: {error}"))?;
+            self.queue_piece(block, data);
             self.counters.add_uploaded(len);
         }
         self.serving.clear();
         Ok(())
+    }
+
+    /// Queues a `piece` message: its 13-byte header, then the block as it came from the
+    /// store. Whatever the session queued before goes first, so the order on the wire is
+    /// the order of sending.
+    fn queue_piece(&mut self, block: BlockRef, data: Bytes) {
+        self.drain_session_output();
+        let mut header = BytesMut::with_capacity(13);
+        header.extend_from_slice(&(9 + data.len() as u32).to_be_bytes());
+        header.extend_from_slice(&[7]);
+        header.extend_from_slice(&block.piece.to_be_bytes());
+        header.extend_from_slice(&block.offset.to_be_bytes());
+        self.push_output(header.freeze());
+        self.push_output(data);
+    }
+
+    fn drain_session_output(&mut self) {
+        while let Some(bytes) = self.session.poll_transmit(usize::MAX) {
+            self.push_output(bytes);
+        }
+    }
+
+    fn push_output(&mut self, bytes: Bytes) {
+        self.outbox_len += bytes.len();
+        self.outbox.push_back(bytes);
+    }
+
+    /// The next bytes to write: queued output first, then the session's.
+    fn next_output(&mut self) -> Option<Bytes> {
+        match self.outbox.pop_front() {
+            Some(bytes) => {
+                self.outbox_len -= bytes.len();
+                Some(bytes)
+            }
+            None => self.session.poll_transmit(WRITE_CHUNK),
+        }
+    }
+
+    /// Bytes waiting to be written.
+    fn queued_output(&self) -> usize {
+        self.outbox_len + self.session.pending_output()
     }
 }

@@ -113,6 +113,9 @@ pub struct Picker {
     availability: Vec<u32>,
     in_progress: BTreeMap<u32, PieceProgress>,
     peers: HashMap<PeerKey, PeerState>,
+    /// Peers whose request for a block timed out: not asked for it again while another
+    /// peer can be.
+    timed_out: HashMap<BlockRef, Vec<PeerKey>>,
     rng: fastrand::Rng,
 }
 
@@ -142,6 +145,7 @@ impl Picker {
             availability: vec![0; count],
             in_progress: BTreeMap::new(),
             peers: HashMap::new(),
+            timed_out: HashMap::new(),
             rng: fastrand::Rng::with_seed(seed),
         }
     }
@@ -324,11 +328,21 @@ impl Picker {
             if progress.missing == 0 || !state.has[piece as usize] {
                 continue;
             }
-            if let Some(block) = progress
+            let usable = progress
                 .blocks
                 .iter()
-                .position(|slot| *slot == BlockState::Missing)
-            {
+                .enumerate()
+                .position(|(block, slot)| {
+                    *slot == BlockState::Missing
+                        && !self.avoids(
+                            peer,
+                            BlockRef {
+                                piece,
+                                block: block as u32,
+                            },
+                        )
+                });
+            if let Some(block) = usable {
                 return Some(BlockRef {
                     piece,
                     block: block as u32,
@@ -375,6 +389,21 @@ impl Picker {
             }
         }
         None
+    }
+
+    /// Whether `peer` already let a request for `block` time out while another unchoked
+    /// peer that has the piece could be asked instead.
+    fn avoids(&self, peer: PeerKey, block: BlockRef) -> bool {
+        let Some(slow) = self.timed_out.get(&block) else {
+            return false;
+        };
+        slow.contains(&peer)
+            && self.peers.iter().any(|(other, state)| {
+                *other != peer
+                    && !state.choking_us
+                    && state.has[block.piece as usize]
+                    && !slow.contains(other)
+            })
     }
 
     fn choose_new_piece(&mut self, peer: PeerKey) -> Option<u32> {
@@ -442,6 +471,7 @@ impl Picker {
         };
         *slot = BlockState::Received(peer);
         progress.received += 1;
+        self.timed_out.remove(&block);
         let piece_complete = progress.received as usize == progress.blocks.len();
         for other in &cancel {
             self.forget_request(*other, block);
@@ -473,6 +503,7 @@ impl Picker {
     /// The piece passed verification.
     pub fn piece_verified(&mut self, piece: u32) {
         self.in_progress.remove(&piece);
+        self.timed_out.retain(|block, _| block.piece != piece);
         if let Some(mut bit) = self.have.get_mut(piece as usize) {
             if !*bit {
                 bit.set(true);
@@ -518,6 +549,10 @@ impl Picker {
         }
         for &(peer, block) in &expired {
             self.release_block(peer, block);
+            let slow = self.timed_out.entry(block).or_default();
+            if !slow.contains(&peer) {
+                slow.push(peer);
+            }
         }
         expired
     }

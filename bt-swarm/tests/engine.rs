@@ -559,3 +559,381 @@ async fn peer_limit_is_enforced() {
     assert_eq!(reason, "too many peers");
     assert_eq!(torrent.stats().await.expect("stats").peers.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_to_a_silent_peer_time_out_and_go_to_another() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    init_tracing();
+    let fixture = Fixture::new(7, 16 * 1024, &[400_000]);
+    let count = fixture.layout().piece_count();
+    let leecher_engine = Engine::new(EngineConfig {
+        picker: bt_swarm::picker::PickerConfig {
+            request_timeout: Duration::from_millis(300),
+            // No endgame duplicates: only the timeout can move the silent peer's blocks.
+            endgame_requesters: 1,
+            ..Default::default()
+        },
+        ..config()
+    });
+    let leecher = leecher_engine
+        .add_torrent(fixture.metainfo.clone(), Storage::Memory)
+        .expect("leecher");
+    // A peer that claims every piece, unchokes, and never answers a request.
+    let (ours, mut silent) = tokio::io::duplex(64 * 1024);
+    leecher.add_peer(ours).expect("running");
+    let handshake = bt_wire::Handshake {
+        reserved: bt_wire::Reserved([0; 8]),
+        info_hash: fixture.metainfo.info_hash(),
+        peer_id: bt_wire::PeerId(*b"-XX0000-silent-peer!"),
+    };
+    let mut hello = bytes::BytesMut::new();
+    hello.extend_from_slice(&handshake.to_bytes());
+    bt_wire::Message::Bitfield(bt_wire::bitfield_from(count, 0..count)).encode(&mut hello);
+    bt_wire::Message::Unchoke.encode(&mut hello);
+    silent.write_all(&hello).await.expect("hello");
+    let swallow = tokio::spawn(async move {
+        let mut sink = vec![0u8; 64 * 1024];
+        let mut requests_seen = 0usize;
+        while let Ok(read) = silent.read(&mut sink).await {
+            if read == 0 {
+                break;
+            }
+            requests_seen += read;
+        }
+        requests_seen
+    });
+    // Let the silent peer take the first requests, then bring an honest seeder.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let seeder_engine = Engine::new(config());
+    let seeder = seeder_engine
+        .add_torrent(
+            fixture.metainfo.clone(),
+            Storage::Store(fixture.seed_store()),
+        )
+        .expect("seeder");
+    connect(&seeder, &leecher);
+    within(
+        "leecher completes despite the silent peer",
+        leecher.wait_complete(),
+    )
+    .await
+    .expect("complete");
+    let stats = leecher.stats().await.expect("stats");
+    let silent_stats = stats
+        .peers
+        .iter()
+        .find(|peer| peer.peer_id == Some(handshake.peer_id))
+        .expect("the silent peer is still connected");
+    assert_eq!(silent_stats.downloaded, 0);
+    leecher.stop().await;
+    let bytes_of_requests = within("silent peer closed", swallow).await.expect("task");
+    // Its handshake, `interested`, then requests of 17 bytes each.
+    assert!(
+        bytes_of_requests >= 68 + 5 + 17 * 4,
+        "the silent peer was asked for blocks ({bytes_of_requests} bytes)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_upload_slot_still_completes_everyone_by_rotation_and_sharing() {
+    init_tracing();
+    let fixture = Fixture::new(8, 16 * 1024, &[300_000, 123_457]);
+    let tight = EngineConfig {
+        choker: bt_swarm::choker::ChokerConfig {
+            upload_slots: 1,
+            rechoke_interval: Duration::from_millis(200),
+            optimistic_interval: Duration::from_millis(400),
+        },
+        ..config()
+    };
+    let seeder_engine = Engine::new(tight.clone());
+    let seeder = seeder_engine
+        .add_torrent(
+            fixture.metainfo.clone(),
+            Storage::Store(fixture.seed_store()),
+        )
+        .expect("seeder");
+    let engines: Vec<Engine> = (0..4).map(|_| Engine::new(tight.clone())).collect();
+    let leechers: Vec<TorrentHandle> = engines
+        .iter()
+        .map(|engine| {
+            engine
+                .add_torrent(fixture.metainfo.clone(), Storage::Memory)
+                .expect("leecher")
+        })
+        .collect();
+    for (index, leecher) in leechers.iter().enumerate() {
+        connect(&seeder, leecher);
+        for other in &leechers[index + 1..] {
+            connect(leecher, other);
+        }
+    }
+    for leecher in &leechers {
+        within("every leecher completes", leecher.wait_complete())
+            .await
+            .expect("complete");
+    }
+    let stats = seeder.stats().await.expect("seeder stats");
+    let unchoked = stats.peers.iter().filter(|peer| !peer.am_choking).count();
+    assert!(
+        unchoked <= 2,
+        "one regular slot plus one optimistic: {unchoked}"
+    );
+    let total: u64 = fixture.content().len() as u64;
+    assert!(
+        stats.uploaded < 4 * total,
+        "leechers shared among themselves: the seeder sent {} of {}",
+        stats.uploaded,
+        4 * total
+    );
+}
+
+/// Plays a peer of torrent `claimed` that serves `info` over `ut_metadata` and nothing
+/// else, until closed.
+async fn serve_metadata_only(
+    stream: tokio::io::DuplexStream,
+    claimed: bt_wire::InfoHash,
+    info: bt_wire::Info,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let raw = bytes::Bytes::from(info.raw().to_vec());
+    let config = bt_wire::SessionConfig::new(claimed, bt_wire::PeerId(*b"-XX0000-metadata-pr!"))
+        .with_metadata_size(raw.len() as u32);
+    let mut session = bt_wire::Session::new(bt_wire::Role::Initiator, config);
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        while let Some(bytes) = session.poll_transmit(64 * 1024) {
+            if writer.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+        let read = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        if session.handle_input(&buf[..read]).is_err() {
+            return;
+        }
+        while let Some(event) = session.poll_event() {
+            if let bt_wire::Event::Metadata(bt_wire::MetadataMessage::Request { piece }) = event {
+                let start = piece as usize * bt_wire::METADATA_PIECE_SIZE;
+                let end = (start + bt_wire::METADATA_PIECE_SIZE).min(raw.len());
+                let reply = bt_wire::MetadataMessage::Data {
+                    piece,
+                    total_size: raw.len() as u32,
+                    data: raw.slice(start.min(end)..end),
+                };
+                if session.send_metadata(&reply).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn hostile_metadata_fetched_by_info_hash_is_refused_before_anything_is_written() {
+    init_tracing();
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let out = sandbox.path().join("out");
+    std::fs::create_dir(&out).expect("out");
+    let evil = TorrentBuilder::new("evil", 16 * 1024)
+        .file(vec!["..".into(), "..".into(), "escaped.txt".into()], 5)
+        .build_from_data(&[b"hello"])
+        .expect("the builder takes any components");
+    let engine = Engine::new(config());
+    let torrent = engine
+        .add_torrent(evil.info_hash(), Storage::Disk(out.clone()))
+        .expect("an info-hash alone is fine");
+    let mut events = torrent.subscribe();
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(serve_metadata_only(
+        theirs,
+        evil.info_hash(),
+        evil.info.clone(),
+    ));
+    torrent.add_peer(ours).expect("running");
+    let reason = within("the torrent fails", async {
+        while let Some(event) = events.recv().await {
+            if let TorrentEvent::Failed { reason } = event {
+                return reason;
+            }
+        }
+        panic!("events ended");
+    })
+    .await;
+    assert!(reason.contains("unsafe path"), "{reason}");
+    assert_eq!(torrent.progress().state, bt_swarm::TorrentState::Failed);
+    let in_sandbox: Vec<_> = std::fs::read_dir(sandbox.path())
+        .expect("sandbox")
+        .collect();
+    assert_eq!(in_sandbox.len(), 1, "only the output folder exists");
+    assert_eq!(
+        std::fs::read_dir(&out).expect("out").count(),
+        0,
+        "nothing was written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_that_does_not_match_the_info_hash_is_rejected() {
+    init_tracing();
+    let fixture = Fixture::new(9, 16 * 1024, &[50_000]);
+    let impostor = Fixture::new(10, 16 * 1024, &[50_000]);
+    let engine = Engine::new(config());
+    let leecher = engine
+        .add_torrent(fixture.metainfo.info_hash(), Storage::Memory)
+        .expect("leecher");
+    let mut events = leecher.subscribe();
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(serve_metadata_only(
+        theirs,
+        fixture.metainfo.info_hash(),
+        impostor.metainfo.info.clone(),
+    ));
+    leecher.add_peer(ours).expect("running");
+    let reason = within("the liar is dropped", async {
+        while let Some(event) = events.recv().await {
+            if let TorrentEvent::PeerDisconnected { reason, .. } = event {
+                return reason;
+            }
+        }
+        panic!("events ended");
+    })
+    .await;
+    assert!(reason.contains("bad metadata"), "{reason}");
+    assert_eq!(
+        leecher.progress().piece_count,
+        0,
+        "nothing was built from it"
+    );
+    let seeder_engine = Engine::new(config());
+    let seeder = seeder_engine
+        .add_torrent(
+            fixture.metainfo.clone(),
+            Storage::Store(fixture.seed_store()),
+        )
+        .expect("seeder");
+    connect(&seeder, &leecher);
+    within(
+        "leecher completes from the honest seeder",
+        leecher.wait_complete(),
+    )
+    .await
+    .expect("complete");
+    let first = leecher.read_piece(0).await.expect("piece 0");
+    assert_eq!(first, fixture.content()[..first.len()]);
+}
+
+/// A stream that hands out at most 4 KiB per read and pauses 1 ms between reads (about
+/// 4 MB/s), so a transfer spans several stats ticks.
+struct Throttled {
+    inner: tokio::io::DuplexStream,
+    pause: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl tokio::io::AsyncRead for Throttled {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if let Some(pause) = self.pause.as_mut() {
+            if std::future::Future::poll(pause.as_mut(), cx).is_pending() {
+                return std::task::Poll::Pending;
+            }
+            self.pause = None;
+        }
+        let mut small = [0u8; 4096];
+        let take = buf.remaining().min(small.len());
+        let mut limited = tokio::io::ReadBuf::new(&mut small[..take]);
+        let result = std::pin::Pin::new(&mut self.inner).poll_read(cx, &mut limited);
+        if result.is_ready() {
+            buf.put_slice(limited.filled());
+            self.pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(1))));
+        }
+        result
+    }
+}
+
+impl tokio::io::AsyncWrite for Throttled {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_events_report_per_peer_rates_while_downloading() {
+    init_tracing();
+    let fixture = Fixture::new(11, 16 * 1024, &[1_500_000]);
+    let seeder_engine = Engine::new(config());
+    let seeder = seeder_engine
+        .add_torrent(
+            fixture.metainfo.clone(),
+            Storage::Store(fixture.seed_store()),
+        )
+        .expect("seeder");
+    let leecher_engine = Engine::new(config());
+    let leecher = leecher_engine
+        .add_torrent(fixture.metainfo.clone(), Storage::Memory)
+        .expect("leecher");
+    let mut events = leecher.subscribe();
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    seeder.add_peer(a).expect("running");
+    leecher
+        .add_peer(Throttled {
+            inner: b,
+            pause: None,
+        })
+        .expect("running");
+    let seeder_id = seeder_engine.peer_id();
+    let rates = within("a stats event with a download rate", async {
+        while let Some(event) = events.recv().await {
+            if let TorrentEvent::Stats(stats) = event {
+                let peer = stats
+                    .peers
+                    .iter()
+                    .find(|peer| peer.peer_id == Some(seeder_id));
+                if let Some(peer) = peer {
+                    if peer.download_rate > 0 && stats.download_rate > 0 {
+                        return (peer.download_rate, stats.download_rate, stats.progress);
+                    }
+                }
+            }
+        }
+        panic!("events ended");
+    })
+    .await;
+    let (peer_rate, total_rate, progress) = rates;
+    assert!(
+        !progress.is_complete(),
+        "rates are reported while downloading"
+    );
+    assert!(
+        peer_rate < 100_000_000,
+        "the throttle holds: {peer_rate} B/s"
+    );
+    assert_eq!(peer_rate, total_rate, "one peer carries the whole rate");
+    within("leecher completes", leecher.wait_complete())
+        .await
+        .expect("complete");
+}

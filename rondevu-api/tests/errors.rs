@@ -404,6 +404,10 @@ fn unknown_routes_and_methods_answer_json() {
     let server = TestServer::start();
     let raw = server.get("/nope", None);
     assert_eq!((raw.status, raw.error()), (404, "Not found"));
+    // A path segment that does not decode to UTF-8 is a 400, not a crash.
+    let raw = server.get("/offers/by-topic/%FF%FE", None);
+    assert_eq!(raw.status, 400);
+    assert!(raw.error().starts_with("Invalid path"), "{}", raw.error());
     let raw = server.raw("PUT", "/health", &[], None);
     assert_eq!((raw.status, raw.error()), (405, "Method not allowed"));
 }

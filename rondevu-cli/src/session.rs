@@ -41,7 +41,7 @@ impl Session {
                 let server = serve(config)
                     .map_err(|error| format!("the signaling server could not start: {error}"))?;
                 let url = server.url();
-                eprintln!("signaling server listening on {url}");
+                println!("signaling server listening on {url}");
                 (Some(server), url)
             }
             None => (None, args.server.trim_end_matches('/').to_string()),

@@ -76,8 +76,9 @@ fn content(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// Starts `rondevu seed` and returns it once it prints `seeding`, with its magnet link.
-fn start_seed(server: &str, args: &[&str]) -> (Running, String) {
+/// Starts `rondevu seed` and returns it once it prints `seeding`, with its magnet link and the
+/// lines it printed before.
+fn start_seed(server: &str, args: &[&str]) -> (Running, String, Vec<String>) {
     let mut child = rondevu(server)
         .arg("seed")
         .args(args)
@@ -97,6 +98,7 @@ fn start_seed(server: &str, args: &[&str]) -> (Running, String) {
         }
     });
     let mut magnet = None;
+    let mut printed = Vec::new();
     loop {
         let line = received
             .recv_timeout(Duration::from_secs(60))
@@ -107,11 +109,10 @@ fn start_seed(server: &str, args: &[&str]) -> (Running, String) {
         if line.starts_with("seeding") {
             break;
         }
+        printed.push(line);
     }
-    (
-        running,
-        magnet.expect("rondevu seed printed no magnet link"),
-    )
+    let magnet = magnet.expect("rondevu seed printed no magnet link");
+    (running, magnet, printed)
 }
 
 fn get(server: &str, torrent: &str, out: &Path, extra: &[&str]) -> Output {
@@ -139,7 +140,7 @@ fn a_folder_seeded_by_one_peer_arrives_whole_by_magnet() {
     std::fs::write(shared.join("one.bin"), &first).unwrap();
     std::fs::write(shared.join("disc 2").join("two.bin"), &second).unwrap();
 
-    let (seeder, magnet) = start_seed(&server.url(), &[shared.to_str().unwrap()]);
+    let (seeder, magnet, _) = start_seed(&server.url(), &[shared.to_str().unwrap()]);
     let out = scratch.0.join("out");
     let fetched = get(&server.url(), &magnet, &out, &[]);
     assert!(
@@ -168,7 +169,7 @@ fn get_resumes_into_a_folder_that_holds_part_of_the_file() {
     let bytes = content(3_000_000, 3);
     std::fs::write(&source, &bytes).unwrap();
     let torrent_file = scratch.0.join("data.torrent");
-    let (seeder, _) = start_seed(
+    let (seeder, _, _) = start_seed(
         &server.url(),
         &[
             source.to_str().unwrap(),
@@ -228,7 +229,7 @@ fn seeding_with_credentials_reuses_the_identity_and_sigterm_deletes_the_offers()
 
     let mut peer_ids = Vec::new();
     for _ in 0..2 {
-        let (seeder, _) = start_seed(&server.url(), &args);
+        let (seeder, _, _) = start_seed(&server.url(), &args);
         let stored: rondevu_api::Credentials =
             serde_json::from_str(&std::fs::read_to_string(&credentials).unwrap()).unwrap();
         // Offers are published right after start; give discovery a bounded moment.
@@ -316,4 +317,32 @@ fn errors_are_one_clear_sentence() {
     assert_fails_with(&output, "a file name would leave the output folder");
     assert!(!scratch.0.join("jail").join("escaped.txt").exists());
     assert!(!out.join("escaped.txt").exists());
+}
+
+#[test]
+fn a_seeder_can_host_the_signaling_server_itself() {
+    let scratch = Scratch::new("with-server");
+    let source = scratch.0.join("hosted.bin");
+    let bytes = content(400_000, 5);
+    std::fs::write(&source, &bytes).unwrap();
+    // No server of the test's own: the seeder is the whole rendezvous.
+    let unused = "http://127.0.0.1:9";
+    let (seeder, magnet, printed) = start_seed(
+        unused,
+        &[source.to_str().unwrap(), "--with-server", "127.0.0.1:0"],
+    );
+    let url = printed
+        .iter()
+        .find_map(|line| line.strip_prefix("signaling server listening on "))
+        .unwrap_or_else(|| panic!("no server address in {printed:?}"))
+        .to_string();
+    let out = scratch.0.join("out");
+    let fetched = get(&url, &magnet, &out, &[]);
+    assert!(
+        fetched.status.success(),
+        "get failed: {}",
+        text(&fetched.stderr)
+    );
+    assert_eq!(std::fs::read(out.join("hosted.bin")).unwrap(), bytes);
+    assert!(seeder.terminate().success());
 }

@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use crate::events::{DiscoveryEvent, TorrentCounters};
 use crate::link::{self, LinkCommand, LinkId, LinkReport, LinkSpec, Outcome, Start};
 use crate::manager::{lock, Command, DiscoveryError, Shared};
+use crate::metered::ByteCounters;
 use crate::signaling::{Signaling, SignalingError};
 use crate::sink::PeerSink;
 use crate::transport::Transport;
@@ -21,10 +22,13 @@ use crate::{keeps_connection, AdaptivePoll, Backoff, KnownPeers, OfferPool, Role
 
 /// How long before expiry an offer is replaced.
 const REFRESH_MARGIN: Duration = Duration::from_secs(10);
+/// A connection that moved less than this in a whole refresh interval is idle.
+const IDLE_BYTES: u64 = 16 * 1024;
 /// Offers asked for per by-topic query.
 const TOPIC_QUERY_LIMIT: u32 = 50;
-/// After a slot frees, the next round by topic comes at most this soon.
-const REDISCOVERY_DELAY: Duration = Duration::from_millis(500);
+/// Rounds by topic come this soon after a torrent is added, a round answered someone, or a
+/// slot freed; each round that finds nobody doubles the wait, up to the refresh interval.
+const ROUND_FAST: Duration = Duration::from_millis(250);
 /// Offer ids we answered are not tried again for this long.
 const TRIED_OFFER_MEMORY: Duration = Duration::from_secs(120);
 /// How long `destroy` waits for connections to close.
@@ -46,8 +50,20 @@ struct LinkEntry {
     /// Unknown while our offer waits for an answer.
     peer_id: Option<String>,
     role: Role,
-    open: bool,
+    /// Since when the channel is open.
+    opened_at: Option<Instant>,
+    /// Bytes both ways at the last idle check.
+    bytes_at_check: u64,
+    bytes: Arc<ByteCounters>,
+    /// Closed to make room (idle while the torrent was full): cool the peer down.
+    rotated: bool,
     commands: mpsc::UnboundedSender<LinkCommand>,
+}
+
+impl LinkEntry {
+    fn is_open(&self) -> bool {
+        self.opened_at.is_some()
+    }
 }
 
 /// Discovery state of one torrent.
@@ -56,7 +72,10 @@ struct TorrentDiscovery {
     pool: OfferPool<String>,
     known: KnownPeers,
     counters: Arc<TorrentCounters>,
-    next_round: Instant,
+    /// When the next round by topic is due.
+    rounds: AdaptivePoll,
+    /// When open connections are next checked for idleness.
+    next_idle_check: Instant,
     tried_offers: HashMap<String, Instant>,
 }
 
@@ -188,8 +207,10 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
                 continue;
             }
             note!(self.debug, %info_hash, "discovering torrent");
-            let counters = Arc::new(TorrentCounters::default());
-            lock(&self.shared.counters).insert(info_hash, counters.clone());
+            let counters = lock(&self.shared.counters)
+                .entry(info_hash)
+                .or_default()
+                .clone();
             let own = self.own_peer_id().unwrap_or_default();
             self.torrents.insert(
                 info_hash,
@@ -198,7 +219,13 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
                     pool: OfferPool::new(options.offer_pool_size, REFRESH_MARGIN),
                     known: KnownPeers::new(&own, options.retry_cool_down),
                     counters,
-                    next_round: now,
+                    rounds: {
+                        let mut rounds =
+                            AdaptivePoll::new(now, ROUND_FAST, options.refresh_interval);
+                        rounds.poll_now(now); // the first round comes at once
+                        rounds
+                    },
+                    next_idle_check: now + options.refresh_interval,
                     tried_offers: HashMap::new(),
                 },
             );
@@ -215,6 +242,10 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
         for entry in self.links.values() {
             if entry.info_hash == *info_hash {
                 let _ = entry.commands.send(LinkCommand::Cancel);
+                if entry.role == Role::Offerer && !self.to_delete.contains(&entry.offer_id) {
+                    // Deleted now, not when the link has wound down.
+                    self.to_delete.push(entry.offer_id.clone());
+                }
             }
         }
         lock(&self.shared.counters).remove(info_hash);
@@ -232,7 +263,9 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
         }
         let mut outstanding = false;
         for (info_hash, torrent) in &self.torrents {
-            deadline = deadline.min(torrent.next_round);
+            deadline = deadline
+                .min(torrent.rounds.deadline())
+                .min(torrent.next_idle_check);
             if let Some(refresh) = torrent.pool.next_refresh() {
                 deadline = deadline.min(refresh);
             }
@@ -372,13 +405,60 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
         let due: Vec<InfoHash> = self
             .torrents
             .iter()
-            .filter(|(_, torrent)| torrent.next_round <= Instant::now())
+            .filter(|(_, torrent)| torrent.rounds.is_due(Instant::now()))
             .map(|(info_hash, _)| *info_hash)
             .collect();
         for info_hash in due {
             self.round(&info_hash, &credentials).await?;
         }
+        self.close_idle(Instant::now());
         Ok(())
+    }
+
+    /// Every refresh interval, a torrent at its peer limit closes its idlest connection if
+    /// it moved almost nothing during the whole interval (a finished peer, or a cluster of
+    /// peers none of which has the data), so newcomers and peers with data can get in. The
+    /// closed peer cools down like a disconnected one.
+    fn close_idle(&mut self, now: Instant) {
+        let interval = self.shared.options.refresh_interval;
+        let due: Vec<InfoHash> = self
+            .torrents
+            .iter()
+            .filter(|(_, torrent)| torrent.next_idle_check <= now)
+            .map(|(info_hash, _)| *info_hash)
+            .collect();
+        for info_hash in due {
+            let full = match self.torrents.get(&info_hash) {
+                Some(torrent) => self.answer_budget(&info_hash, torrent) == 0,
+                None => continue,
+            };
+            let mut idlest: Option<(u64, LinkId)> = None;
+            for (id, entry) in self.links.iter_mut() {
+                if entry.info_hash != info_hash {
+                    continue;
+                }
+                let total = entry.bytes.total();
+                let moved = total - entry.bytes_at_check;
+                entry.bytes_at_check = total;
+                let open_all_interval = entry.opened_at.is_some_and(|at| at + interval <= now);
+                if open_all_interval
+                    && moved < IDLE_BYTES
+                    && idlest.is_none_or(|(least, _)| moved < least)
+                {
+                    idlest = Some((moved, *id));
+                }
+            }
+            if let Some(torrent) = self.torrents.get_mut(&info_hash) {
+                torrent.next_idle_check = now + interval;
+            }
+            if let (true, Some((moved, id))) = (full, idlest) {
+                if let Some(entry) = self.links.get_mut(&id) {
+                    note!(self.debug, %info_hash, peer = ?entry.peer_id, moved, "closing an idle connection to make room");
+                    entry.rotated = true;
+                    let _ = entry.commands.send(LinkCommand::Cancel);
+                }
+            }
+        }
     }
 
     async fn register(&mut self) -> Result<Credentials, Interrupted> {
@@ -545,6 +625,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
         let id = self.next_link;
         self.next_link += 1;
         let (commands, command_rx) = mpsc::unbounded_channel();
+        let bytes = Arc::new(ByteCounters::default());
         if role == Role::Offerer {
             self.offers.insert(offer_id.clone(), id);
         }
@@ -555,7 +636,10 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
                 offer_id: offer_id.clone(),
                 peer_id,
                 role,
-                open: false,
+                opened_at: None,
+                bytes_at_check: 0,
+                bytes: bytes.clone(),
+                rotated: false,
                 commands,
             },
         );
@@ -565,6 +649,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
             offer_id,
             credentials: credentials.clone(),
             counters,
+            bytes,
         };
         self.tasks.spawn(link::run(
             self.shared.clone(),
@@ -691,7 +776,6 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
         info_hash: &InfoHash,
         credentials: &Credentials,
     ) -> Result<usize, Interrupted> {
-        let refresh = self.shared.options.refresh_interval;
         let Some(torrent) = self.torrents.get(info_hash) else {
             return Ok(0);
         };
@@ -700,7 +784,8 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
             return Ok(0);
         };
         let now = Instant::now();
-        torrent.next_round = now + refresh;
+        // Slower next time unless this round answers someone (then fast again, below).
+        torrent.rounds.polled(now, false);
         if budget == 0 {
             return Ok(0);
         }
@@ -756,6 +841,11 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
             budget -= 1;
             answered += 1;
         }
+        if answered > 0 {
+            if let Some(torrent) = self.torrents.get_mut(info_hash) {
+                torrent.rounds.kick(Instant::now());
+            }
+        }
         Ok(answered)
     }
 
@@ -765,7 +855,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
                 let Some(entry) = self.links.get_mut(&link_id) else {
                     return;
                 };
-                entry.open = true;
+                entry.opened_at = Some(Instant::now());
                 let (info_hash, role) = (entry.info_hash, entry.role);
                 let peer_id = entry.peer_id.clone().unwrap_or_default();
                 if role == Role::Offerer {
@@ -810,13 +900,14 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
         };
         // A waiting offer that ended leaves the pool (it is replaced on the next turn).
         torrent.pool.answered(&entry.offer_id);
-        if entry.open {
+        if entry.is_open() {
             torrent
                 .counters
                 .connected
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
-        torrent.next_round = torrent.next_round.min(Instant::now() + REDISCOVERY_DELAY);
+        torrent.rounds.kick(Instant::now());
+        let was_open = entry.is_open();
         let Some(peer) = entry.peer_id else {
             return;
         };
@@ -825,6 +916,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
             match outcome {
                 // Hidden for the cool-down, then tried again.
                 Outcome::Failed(_) | Outcome::Disconnected => torrent.known.failed(&peer, now),
+                Outcome::Cancelled if entry.rotated => torrent.known.failed(&peer, now),
                 _ => torrent.known.forget(&peer),
             }
         }
@@ -838,7 +930,7 @@ impl<S: Signaling, T: Transport, P: PeerSink> Coordinator<S, T, P> {
                     reason,
                 });
             }
-            Outcome::Disconnected | Outcome::Cancelled if entry.open => {
+            Outcome::Disconnected | Outcome::Cancelled if was_open => {
                 note!(self.debug, %info_hash, %peer, "peer disconnected");
                 self.shared.emit(DiscoveryEvent::PeerDisconnected {
                     info_hash,

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::events::TorrentCounters;
 use crate::manager::Shared;
-use crate::metered::MeteredStream;
+use crate::metered::{ByteCounters, MeteredStream};
 use crate::signaling::{Signaling, SignalingError};
 use crate::sink::PeerSink;
 use crate::transport::{Connection, ConnectionEvent, Transport};
@@ -76,6 +76,8 @@ pub(crate) struct LinkSpec {
     pub(crate) offer_id: String,
     pub(crate) credentials: Credentials,
     pub(crate) counters: Arc<TorrentCounters>,
+    /// This connection's own byte counts.
+    pub(crate) bytes: Arc<ByteCounters>,
 }
 
 /// Runs a link to its end and reports how it ended.
@@ -99,6 +101,10 @@ fn signaling_outcome(error: &SignalingError) -> Option<Outcome> {
     } else {
         None
     }
+}
+
+fn is_gone(error: &SignalingError) -> bool {
+    matches!(error, SignalingError::Refused { status: 404, .. })
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -148,9 +154,12 @@ async fn drive<S: Signaling, T: Transport, P: PeerSink>(
     }
     let mut since = None;
     let mut unposted: Vec<serde_json::Value> = Vec::new();
+    let mut offer_gone = false;
+    // The other side's candidates are usually posted already: the first poll is immediate.
+    let mut poll_now = remote_known;
 
     let stream = loop {
-        if !unposted.is_empty() {
+        if !unposted.is_empty() && !offer_gone {
             // Every candidate, those gathered before the offer id was known included; a
             // failed post is retried on the next turn.
             match signaling
@@ -158,6 +167,11 @@ async fn drive<S: Signaling, T: Transport, P: PeerSink>(
                 .await
             {
                 Ok(()) => unposted.clear(),
+                Err(error) if remote_known && is_gone(&error) => {
+                    // The offerer deleted its offer: it is connected and needs nothing more.
+                    offer_gone = true;
+                    unposted.clear();
+                }
                 Err(error) => {
                     if let Some(outcome) = signaling_outcome(&error) {
                         return outcome;
@@ -166,7 +180,13 @@ async fn drive<S: Signaling, T: Transport, P: PeerSink>(
                 }
             }
         }
-        let poll_at = remote_known.then(|| poll.deadline());
+        let poll_at = (remote_known && !offer_gone).then(|| {
+            if poll_now {
+                Instant::now()
+            } else {
+                poll.deadline()
+            }
+        });
         tokio::select! {
             event = connection.next_event() => match event {
                 ConnectionEvent::LocalCandidate(candidate) => unposted.push(candidate),
@@ -182,11 +202,13 @@ async fn drive<S: Signaling, T: Transport, P: PeerSink>(
                     remote_known = true;
                     connect_deadline = Some(now + options.connect_timeout);
                     poll.kick(now);
+                    poll_now = true;
                 }
                 Some(LinkCommand::Answer(_)) => {}
                 Some(LinkCommand::Cancel) | None => return Outcome::Cancelled,
             },
             () = sleep_until(poll_at) => {
+                poll_now = false;
                 let result = signaling.candidates(credentials, &spec.offer_id, since).await;
                 let now = Instant::now();
                 match result {
@@ -199,6 +221,9 @@ async fn drive<S: Signaling, T: Transport, P: PeerSink>(
                             }
                         }
                     }
+                    // Gone once the offerer is connected (it deletes the offer then): keep
+                    // waiting for our side of the channel until the deadline.
+                    Err(error) if is_gone(&error) => offer_gone = true,
                     Err(error) => {
                         if let Some(outcome) = signaling_outcome(&error) {
                             return outcome;
@@ -213,7 +238,8 @@ async fn drive<S: Signaling, T: Transport, P: PeerSink>(
         }
     };
 
-    let (metered, mut control) = MeteredStream::new(stream, spec.counters.bytes.clone());
+    let (metered, mut control) =
+        MeteredStream::new(stream, [spec.counters.bytes.clone(), spec.bytes.clone()]);
     if let Err(refused) = shared.sink.add_peer(&spec.info_hash, Box::new(metered)) {
         return Outcome::Failed(refused.to_string());
     }

@@ -204,7 +204,12 @@ impl<S: Signaling, T: Transport> Manager<S, T, SwarmSink> {
         source: impl Into<TorrentSource>,
         storage: Storage,
     ) -> Result<TorrentHandle, AddTorrentError> {
-        self.shared.sink.add_torrent(source, storage)
+        let torrent = self.shared.sink.add_torrent(source, storage)?;
+        // Figures exist from now on, before the manager task picks the torrent up.
+        lock(&self.shared.counters)
+            .entry(torrent.info_hash())
+            .or_default();
+        Ok(torrent)
     }
 
     /// Withdraws a torrent: its offers are deleted and its connections closed, then it is

@@ -50,17 +50,32 @@ impl StreamControl {
     }
 }
 
-/// A stream wrapper that meters bytes and can be cut.
+impl ByteCounters {
+    /// Bytes both ways.
+    pub(crate) fn total(&self) -> u64 {
+        self.up.load(Ordering::Relaxed) + self.down.load(Ordering::Relaxed)
+    }
+
+    fn add(counters: &[Arc<ByteCounters>; 2], up: usize, down: usize) {
+        for counter in counters {
+            counter.up.fetch_add(up as u64, Ordering::Relaxed);
+            counter.down.fetch_add(down as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A stream wrapper that meters bytes (for its torrent and for its own connection) and can
+/// be cut.
 #[derive(Debug)]
 pub(crate) struct MeteredStream<S> {
     inner: S,
-    counters: Arc<ByteCounters>,
+    counters: [Arc<ByteCounters>; 2],
     cut: Arc<CutState>,
     dropped: watch::Sender<bool>,
 }
 
 impl<S> MeteredStream<S> {
-    pub(crate) fn new(inner: S, counters: Arc<ByteCounters>) -> (Self, StreamControl) {
+    pub(crate) fn new(inner: S, counters: [Arc<ByteCounters>; 2]) -> (Self, StreamControl) {
         let cut = Arc::new(CutState::default());
         let (dropped, dropped_rx) = watch::channel(false);
         (
@@ -117,7 +132,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for MeteredStream<S> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
         let read = buf.filled().len() - before;
-        self.counters.down.fetch_add(read as u64, Ordering::Relaxed);
+        ByteCounters::add(&self.counters, 0, read);
         result
     }
 }
@@ -133,9 +148,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for MeteredStream<S> {
         }
         let result = Pin::new(&mut self.inner).poll_write(cx, data);
         if let Poll::Ready(Ok(written)) = &result {
-            self.counters
-                .up
-                .fetch_add(*written as u64, Ordering::Relaxed);
+            ByteCounters::add(&self.counters, *written, 0);
         }
         result
     }
@@ -160,14 +173,16 @@ mod tests {
     #[tokio::test]
     async fn counts_bytes_and_a_cut_ends_a_waiting_read() {
         let counters = Arc::new(ByteCounters::default());
+        let link = Arc::new(ByteCounters::default());
         let (near, mut far) = tokio::io::duplex(1024);
-        let (mut stream, mut control) = MeteredStream::new(near, counters.clone());
+        let (mut stream, mut control) = MeteredStream::new(near, [counters.clone(), link.clone()]);
         stream.write_all(b"hello").await.unwrap();
         far.write_all(b"abc").await.unwrap();
         let mut buf = [0u8; 3];
         stream.read_exact(&mut buf).await.unwrap();
         assert_eq!(counters.up.load(Ordering::Relaxed), 5);
         assert_eq!(counters.down.load(Ordering::Relaxed), 3);
+        assert_eq!(link.total(), 8);
         let reader = tokio::spawn(async move {
             let mut rest = Vec::new();
             stream.read_to_end(&mut rest).await.unwrap();

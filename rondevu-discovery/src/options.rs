@@ -56,8 +56,9 @@ pub struct DiscoveryOptions {
     /// Most peers, connected or connecting, per torrent (50). Published offers hold no
     /// slot: an answer that would pass the limit is refused.
     pub max_peers_per_torrent: usize,
-    /// How often each torrent looks for new peers by topic when idle; also the slowest
-    /// candidate polling (30 s).
+    /// The slowest pace of each torrent's rounds by topic (30 s): rounds come 250 ms after a
+    /// torrent is added, a round answered someone or a slot freed, then back off to this.
+    /// Also the period of the idle-connection check of full torrents.
     pub refresh_interval: Duration,
     /// WebRTC settings.
     pub rtc_config: RtcConfig,

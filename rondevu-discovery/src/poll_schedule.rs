@@ -46,6 +46,12 @@ impl AdaptivePoll {
         self.deadline = self.deadline.min(now + self.fastest);
     }
 
+    /// Poll right away (at `now`), then fast: for a start, when nothing is known yet.
+    pub fn poll_now(&mut self, now: Instant) {
+        self.interval = self.fastest;
+        self.deadline = now;
+    }
+
     /// Records a poll made at `now`; `progressed` says whether it brought anything new.
     pub fn polled(&mut self, now: Instant, progressed: bool) {
         self.interval = if progressed {

@@ -247,3 +247,39 @@ impl Signaling for rondevu_api::Client {
         blocking(move || client.my_offers(&credentials).map(|mine| mine.offers)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(status: u16, message: &str) -> SignalingError {
+        SignalingError::Refused {
+            status,
+            message: message.to_string(),
+        }
+    }
+
+    #[test]
+    fn taken_and_gone_offers_are_stale_not_failures() {
+        assert!(refused(400, "Offer already answered").is_stale_offer());
+        assert!(refused(400, "Offer not found or expired").is_stale_offer());
+        assert!(refused(404, "Offer not found or not authorized").is_stale_offer());
+        assert!(!refused(400, "Invalid or missing secret").is_stale_offer());
+        assert!(!SignalingError::Unreachable("refused".into()).is_stale_offer());
+    }
+
+    #[test]
+    fn api_errors_map_to_what_discovery_does_next() {
+        let status = |status: u16| rondevu_api::Error::Status {
+            endpoint: "GET /offers/answers".into(),
+            status,
+            message: "x".into(),
+        };
+        assert!(SignalingError::from(status(401)).is_unauthorized());
+        assert!(SignalingError::from(status(503)).is_unreachable());
+        assert!(matches!(
+            SignalingError::from(status(409)),
+            SignalingError::Refused { status: 409, .. }
+        ));
+    }
+}

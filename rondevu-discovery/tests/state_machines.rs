@@ -114,6 +114,10 @@ proptest! {
                 poll.kick(now);
                 prop_assert!(poll.deadline() <= now + fastest);
             }
+            if progressed && advance_ms % 7 == 0 {
+                poll.poll_now(now);
+                prop_assert!(poll.is_due(now));
+            }
             if poll.is_due(now) {
                 poll.polled(now, progressed);
             }
@@ -181,4 +185,36 @@ fn saturated_filter_is_rebuilt_larger() {
     let bloom = known.bloom(now);
     assert!(bloom.bit_len() > initial_bits);
     assert!(bloom.estimated_false_positive_rate() <= rondevu_discovery::MAX_FALSE_POSITIVE_RATE);
+}
+
+proptest! {
+    /// `forget` drops a peer at once (no cool-down) without touching the others, and the
+    /// next filter no longer needs to hold it while ourselves and the rest stay in.
+    #[test]
+    fn forgotten_peers_leave_at_once(
+        peers in prop::collection::hash_set("[0-9a-f]{32}", 1..100),
+        forget_mask in prop::collection::vec(any::<bool>(), 100),
+    ) {
+        let now = Instant::now();
+        let mut known = KnownPeers::new("me", Duration::from_secs(60));
+        for (index, peer) in peers.iter().enumerate() {
+            if index % 2 == 0 { known.connected(peer) } else { known.failed(peer, now) }
+        }
+        let mut kept = Vec::new();
+        for (peer, forget) in peers.iter().zip(forget_mask) {
+            if forget {
+                known.forget(peer);
+                prop_assert!(!known.is_known(peer, now));
+            } else {
+                kept.push(peer);
+            }
+        }
+        prop_assert_eq!(known.len(), kept.len());
+        let bloom = known.bloom(now).clone();
+        prop_assert!(bloom.contains("me"));
+        for peer in kept {
+            prop_assert!(known.is_known(peer, now));
+            prop_assert!(bloom.contains(peer));
+        }
+    }
 }

@@ -50,6 +50,22 @@ async fn seeder_and_ten_leechers_complete_from_the_info_hash_alone() {
         assert!(stats.connected_peers >= 1, "{stats:?}");
         assert!(stats.bytes_downloaded > 0, "{stats:?}");
     }
+    // The pool never leaks: the seeder's unanswered offers on the server are at most its
+    // pool (answered ones stay only until their connection opens or fails).
+    let seeder_credentials = seeder.credentials().expect("registered");
+    let mine = rondevu_api::Client::new(&url)
+        .unwrap()
+        .my_offers(&seeder_credentials)
+        .unwrap();
+    let waiting = mine
+        .offers
+        .iter()
+        .filter(|offer| offer.answerer_peer_id.is_none())
+        .count();
+    assert!(
+        waiting <= seeder.options().offer_pool_size,
+        "{waiting} unanswered offers on the server"
+    );
     let seeder_stats = seeder.torrent_stats(&info_hash).expect("seeder stats");
     assert!(seeder_stats.bytes_uploaded > 0, "{seeder_stats:?}");
     assert!(seeder_stats.offers_published >= 1, "{seeder_stats:?}");

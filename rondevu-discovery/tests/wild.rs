@@ -198,7 +198,7 @@ async fn the_bloom_keeps_known_peers_out_of_topic_answers() {
 
     let before = recording.log.topic_responses.lock().unwrap().len();
     leecher.discover_peers(&info_hash).await.expect("round");
-    let responses = recording.log.topic_responses.lock().unwrap();
+    let responses = recording.log.topic_responses.lock().unwrap().clone();
     assert!(
         responses.len() > before,
         "the manual round queried the server"
@@ -209,7 +209,6 @@ async fn the_bloom_keeps_known_peers_out_of_topic_answers() {
         "the server listed a connected peer: {latest:?}"
     );
     assert!(latest.total > latest.returned || latest.offers.is_empty());
-    drop(responses);
     leecher.destroy().await.expect("destroy");
     seeder.destroy().await.expect("destroy");
 }
@@ -253,14 +252,22 @@ async fn peers_that_answer_each_other_at_once_keep_one_connection() {
     found_b.expect("round b");
 
     for (_, _, events, _) in &mut sides {
-        wait_event(events, "answer received", |event| {
-            matches!(event, DiscoveryEvent::AnswerReceived { .. })
-        })
-        .await;
-        wait_event(events, "connected", |event| {
-            matches!(event, DiscoveryEvent::PeerConnected { .. })
-        })
-        .await;
+        // Both, in either order: an answer to our offer (so the pair had two attempts) and
+        // the surviving connection.
+        let (mut answered, mut connected) = (false, false);
+        while !(answered && connected) {
+            match wait_event(events, "answer and connection", |event| {
+                matches!(
+                    event,
+                    DiscoveryEvent::AnswerReceived { .. } | DiscoveryEvent::PeerConnected { .. }
+                )
+            })
+            .await
+            {
+                DiscoveryEvent::AnswerReceived { .. } => answered = true,
+                _ => connected = true,
+            }
+        }
     }
     for (manager, _, _, torrent) in &sides {
         let stats = manager.torrent_stats(&info_hash).unwrap();

@@ -129,6 +129,10 @@ pub struct Peer {
     events: VecDeque<PeerEvent>,
     connected: bool,
     connect_deadline: Option<Instant>,
+    /// A remote description arrived and the peer has not been given the time since: the
+    /// next deadline is "now", so the driver hands it the clock (ICE starts, and the
+    /// connect timeout is armed from the real time).
+    needs_clock: bool,
     disconnected_since: Option<Instant>,
     last_now: Instant,
     finished: bool,
@@ -164,6 +168,7 @@ impl Peer {
             events: VecDeque::new(),
             connected: false,
             connect_deadline: None,
+            needs_clock: false,
             disconnected_since: None,
             last_now: now,
             finished: false,
@@ -424,6 +429,9 @@ impl Peer {
                         continue;
                     }
                     let mut at = at;
+                    if self.needs_clock {
+                        at = at.min(self.last_now);
+                    }
                     if let (Some(deadline), false) = (self.connect_deadline, self.connected) {
                         at = at.min(deadline);
                     }
@@ -504,12 +512,14 @@ impl Peer {
 
     fn clock(&mut self, now: Instant) {
         self.last_now = now;
+        self.needs_clock = false;
         if self.connect_deadline.is_none() && self.has_remote_description() {
             self.connect_deadline = Some(now + self.config.connect_timeout);
         }
     }
 
     fn remote_description_applied(&mut self, sdp: &str) {
+        self.needs_clock = true;
         self.remote_max_message_size = sdp_limits::remote_max_message_size(sdp);
         for line in sdp_limits::candidate_lines(sdp) {
             match parse_remote(line, self.config.loopback_only) {

@@ -151,3 +151,55 @@ async fn server_reflexive_candidates_come_from_the_configured_stun_server() {
     .expect("srflx candidate announced");
     assert!(found.starts_with("candidate:"));
 }
+
+#[tokio::test]
+async fn the_driver_task_ends_when_everything_is_dropped() {
+    let driver = Driver::start(DriverConfig::default()).await.unwrap();
+    let mut offerer = driver.new_peer().unwrap();
+    let mut answerer = driver.new_peer().unwrap();
+    let (a, b) = tokio::time::timeout(TIMEOUT, connect(&mut offerer, &mut answerer))
+        .await
+        .expect("connected in time");
+    drop((a, b, offerer, answerer, driver));
+    // With nothing left to drive, the task (and with it the runtime's last task) finishes.
+    tokio::time::timeout(TIMEOUT, async {
+        while tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+            > 0
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("driver task ended");
+}
+
+#[tokio::test]
+async fn ipv6_loopback_carries_the_channel_too() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("skipping: no IPv6 loopback on this machine");
+        return;
+    }
+    let config = DriverConfig {
+        bind: rondevu_rtc::BindPolicy::Addresses(vec!["::1".parse().unwrap()]),
+        ..DriverConfig::default()
+    };
+    let driver = Driver::start(config).await.unwrap();
+    let mut offerer = driver.new_peer().unwrap();
+    let mut answerer = driver.new_peer().unwrap();
+    let (a, b) = tokio::time::timeout(TIMEOUT, connect(&mut offerer, &mut answerer))
+        .await
+        .expect("connected in time");
+    const LEN: usize = 1024 * 1024;
+    let received = tokio::time::timeout(TIMEOUT, async {
+        tokio::join!(
+            exchange(a, pattern(LEN, 3), 0),
+            exchange(b, Vec::new(), LEN)
+        )
+        .1
+    })
+    .await
+    .expect("transferred in time");
+    assert!(received == pattern(LEN, 3));
+}

@@ -7,6 +7,13 @@
 //! SQLite file ([`ServerConfig::db_path`]); the reference server's known defects are not
 //! copied (see the spec).
 //!
+//! Inside: `routes` (one handler per endpoint) over `validation` (untrusted JSON in, typed
+//! requests or a 400 message out), [`auth`] (stateless AES-256-GCM credentials),
+//! [`offer_id`] (content ids, JavaScript-exact), and [`store`] (SQLite: one writer, a pool of
+//! readers, all on tokio's blocking pool). The hot read, `GET /offers/by-topic`, is served from
+//! a per-topic cache of ready JSON that every write to the topic invalidates, so answers are
+//! always what the database holds (`cargo xtask bench server` has the figures).
+//!
 //! [`serve`] starts a server on its own threads and returns at once, so tests, the demo and
 //! embedders can run it in-process:
 //!
@@ -34,8 +41,11 @@ pub mod auth;
 mod body;
 pub mod config;
 mod error;
+mod extract;
+mod generation;
 mod listing_cache;
 pub mod offer_id;
+mod responses;
 mod routes;
 pub mod store;
 pub mod validation;

@@ -137,21 +137,45 @@ struct Entries {
     bytes: usize,
 }
 
+/// Locks that let one request per topic (stripe) refresh a listing at a time.
+const REFRESH_STRIPES: usize = 64;
+
 /// Topic → listing, shared by all request handlers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ListingCache {
     entries: RwLock<Entries>,
+    refreshing: Box<[tokio::sync::Mutex<()>]>,
+}
+
+impl Default for ListingCache {
+    fn default() -> Self {
+        Self {
+            entries: RwLock::default(),
+            refreshing: (0..REFRESH_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        }
+    }
 }
 
 impl ListingCache {
-    /// The listing of `topic` if it is still exact at store `generation` and time `now`.
+    /// The listing of `topic` if it was read at store `generation` or later (generations only
+    /// grow) and none of its offers has expired by `now`.
     pub fn get(&self, topic: &str, generation: u64, now: i64) -> Option<Arc<TopicListing>> {
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         entries
             .topics
             .get(topic)
-            .filter(|listing| listing.generation == generation && now < listing.valid_until)
+            .filter(|listing| listing.generation >= generation && now < listing.valid_until)
             .cloned()
+    }
+
+    /// The lock to hold while refreshing `topic` (shared with the topics of its stripe).
+    pub fn refresh_lock(&self, topic: &str) -> &tokio::sync::Mutex<()> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(topic, &mut hasher);
+        let index = std::hash::Hasher::finish(&hasher) % REFRESH_STRIPES as u64;
+        &self.refreshing[usize::try_from(index).unwrap_or(0)]
     }
 
     /// Keeps `listing` for `topic`, dropping everything when the budget would be exceeded.
@@ -226,6 +250,10 @@ mod tests {
         assert!(cache.get("t", 3, 99).is_some());
         assert!(cache.get("t", 3, 100).is_none(), "expired offer");
         assert!(cache.get("t", 4, 50).is_none(), "a write happened since");
+        assert!(
+            cache.get("t", 2, 50).is_some(),
+            "read after what the caller needs"
+        );
         assert!(cache.get("other", 3, 50).is_none());
     }
 }

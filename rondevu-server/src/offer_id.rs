@@ -132,6 +132,16 @@ mod tests {
             prop_assert_eq!(back, text);
         }
 
+        /// For every valid string, our escaper agrees byte for byte with serde_json, whose
+        /// string escaping is JavaScript's (same short escapes, lowercase `\u00xx`, nothing
+        /// else escaped): an independent oracle for `JSON.stringify`.
+        #[test]
+        fn escaping_matches_an_independent_serializer(text in any::<String>()) {
+            let mut out = String::new();
+            push_js_json_string(&mut out, &text);
+            prop_assert_eq!(out, serde_json::to_string(&text).expect("serializes"));
+        }
+
         /// The id does not depend on the order topics are given in.
         #[test]
         fn id_ignores_topic_order(sdp in any::<String>(), mut topics in proptest::collection::vec(any::<String>(), 0..6)) {

@@ -1,26 +1,29 @@
 //! The HTTP API: one handler per endpoint of the Rondevu topic protocol.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use peer_bloom::PeerBloom;
-use serde::Serialize;
 use serde_json::value::RawValue;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::auth::{AuthFailure, Authenticator};
+use crate::auth::Authenticator;
 use crate::body::JsonBody;
 use crate::error::ApiError;
+use crate::extract::{Caller, PathParam, QueryParams};
 use crate::listing_cache::{
     render_listing, ListedOffer, ListingCache, TopicListing, MAX_CACHED_OFFERS_PER_TOPIC,
+};
+use crate::responses::{
+    AnswerItem, AnsweredBody, AnswersBody, CandidateItem, CandidatesAddedBody, CandidatesBody,
+    Health, MineBody, MyOfferItem, PeerOfferItem, PeerOffersBody, PublishedBody, PublishedItem,
+    Registered, ServerInfo, TopicItem, TopicsBody,
 };
 use crate::store::{OfferRecord, Store};
 use crate::validation::{self, PublishLimits};
@@ -135,212 +138,11 @@ where
     }
 }
 
-/// The authenticated caller's peer id (`Authorization: Bearer <peerId>:<secret>`).
-struct Caller(String);
-
-impl FromRequestParts<SharedState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &SharedState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = match parts.headers.get(header::AUTHORIZATION) {
-            None => None,
-            Some(value) => Some(value.to_str().map_err(|_| AuthFailure::HeaderFormat)?),
-        };
-        Ok(Caller(state.auth.authenticate(header)?))
-    }
-}
-
-/// One path parameter, with a JSON 400 when it is not valid percent-encoded UTF-8.
-struct PathParam(String);
-
-impl<S: Send + Sync> FromRequestParts<S> for PathParam {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Path::<String>::from_request_parts(parts, state)
-            .await
-            .map(|Path(value)| PathParam(value))
-            .map_err(|rejection| ApiError::bad_request(format!("Invalid path: {rejection}")))
-    }
-}
-
-/// Query parameters (`+` reads as a space, as browsers' `URLSearchParams` does).
-struct QueryParams(HashMap<String, String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map(|Query(map)| QueryParams(map))
-            .map_err(|rejection| {
-                ApiError::bad_request(format!("Invalid query string: {rejection}"))
-            })
-    }
-}
-
-impl QueryParams {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-}
-
 fn bad_request(message: String) -> ApiError {
     ApiError::bad_request(message)
 }
 
 // ---------------------------------------------------------------- response bodies
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ServerInfo {
-    version: &'static str,
-    name: &'static str,
-    description: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Health {
-    status: &'static str,
-    timestamp: i64,
-    version: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Registered {
-    peer_id: String,
-    secret: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PublishedBody {
-    offers: Vec<PublishedItem>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PublishedItem {
-    id: String,
-    peer_id: String,
-    topics: Vec<String>,
-    expires_at: i64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TopicsBody {
-    topics: Vec<TopicItem>,
-    total: u64,
-    limit: usize,
-    offset: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    starts_with: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TopicItem {
-    topic: String,
-    active_peers: u64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PeerOffersBody {
-    peer_id: String,
-    offers: Vec<PeerOfferItem>,
-    topics: Vec<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PeerOfferItem {
-    id: String,
-    sdp: String,
-    topics: Vec<String>,
-    expires_at: i64,
-    last_seen: i64,
-    has_secret: bool,
-    info: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MineBody {
-    peer_id: String,
-    offers: Vec<MyOfferItem>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MyOfferItem {
-    id: String,
-    sdp: String,
-    topics: Vec<String>,
-    created_at: i64,
-    expires_at: i64,
-    last_seen: i64,
-    secret: Option<String>,
-    info: Option<String>,
-    answerer_peer_id: Option<String>,
-    answered_at: Option<i64>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AnsweredBody {
-    offer_id: String,
-    answerer_id: String,
-    answered_at: i64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AnswersBody {
-    answers: Vec<AnswerItem>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AnswerItem {
-    offer_id: String,
-    answerer_id: String,
-    sdp: String,
-    answered_at: i64,
-    topics: Vec<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CandidatesAddedBody {
-    offer_id: String,
-    candidates_added: usize,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CandidatesBody {
-    offer_id: String,
-    candidates: Vec<CandidateItem>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CandidateItem {
-    candidate: Box<RawValue>,
-    peer_id: String,
-    role: &'static str,
-    created_at: i64,
-}
-
-// ---------------------------------------------------------------- handlers
 
 async fn root() -> Json<ServerInfo> {
     Json(ServerInfo {
@@ -413,28 +215,46 @@ async fn by_topic(
                 .map_err(|_| ApiError::bad_request("Invalid bloom filter format"))?,
         ),
     };
-    // Read the generation before the query: a write in between makes the entry stale.
-    let generation = state.store.generation();
-    let listing = match state.cache.get(&topic, generation, now_ms()) {
+    // Any listing read at or after this generation is exact for this request.
+    let wanted_generation = state.store.generation(&topic);
+    let listing = match state.cache.get(&topic, wanted_generation, now_ms()) {
         Some(listing) => listing,
         None => {
-            let wanted = topic.clone();
-            let snapshot = blocking(&state, move |store| {
-                store.topic_snapshot(&wanted, now_ms(), MAX_CACHED_OFFERS_PER_TOPIC)
-            })
-            .await?;
-            let Some(offers) = snapshot else {
-                return by_topic_uncached(&state, topic, limit, bloom).await;
-            };
-            let listing = Arc::new(
-                TopicListing::new(generation, &offers)
-                    .map_err(|error| ApiError::internal(&error))?,
-            );
-            state.cache.put(&topic, Arc::clone(&listing));
-            listing
+            // One refresh per topic at a time: requests that missed together wait for it
+            // instead of all querying the database (a write otherwise causes a stampede).
+            let _refreshing = state.cache.refresh_lock(&topic).lock().await;
+            match state.cache.get(&topic, wanted_generation, now_ms()) {
+                Some(listing) => listing,
+                None => match refresh_listing(&state, &topic).await? {
+                    Some(listing) => listing,
+                    None => return by_topic_uncached(&state, topic, limit, bloom).await,
+                },
+            }
         }
     };
     Ok(json_response(listing.render(&topic, limit, bloom.as_ref())))
+}
+
+/// Reads a topic from the database into the cache; `None` when it is too large to cache.
+async fn refresh_listing(
+    state: &SharedState,
+    topic: &str,
+) -> Result<Option<Arc<TopicListing>>, ApiError> {
+    // Read the generation before the query: a write in between makes the entry stale.
+    let generation = state.store.generation(topic);
+    let wanted = topic.to_string();
+    let snapshot = blocking(state, move |store| {
+        store.topic_snapshot(&wanted, now_ms(), MAX_CACHED_OFFERS_PER_TOPIC)
+    })
+    .await?;
+    let Some(offers) = snapshot else {
+        return Ok(None);
+    };
+    let listing = Arc::new(
+        TopicListing::new(generation, &offers).map_err(|error| ApiError::internal(&error))?,
+    );
+    state.cache.put(topic, Arc::clone(&listing));
+    Ok(Some(listing))
 }
 
 /// Lists a topic too large to cache straight from the database, bounded by `limit`.

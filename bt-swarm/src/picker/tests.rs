@@ -70,6 +70,12 @@ fn timed_out_requests_go_to_another_peer_and_shrink_the_queue() {
     let expired = picker.expire_requests(start + Duration::from_secs(5));
     assert_eq!(expired.len(), 4);
     assert_eq!(picker.queue_depth(1), 2);
+    assert!(
+        picker
+            .next_requests(1, start + Duration::from_secs(5))
+            .is_empty(),
+        "the slow peer is not asked again while another peer can be"
+    );
     let retry = picker.next_requests(2, start + Duration::from_secs(5));
     let mut retry_sorted = retry.clone();
     retry_sorted.sort();

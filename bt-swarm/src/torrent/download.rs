@@ -100,12 +100,20 @@ impl TorrentTask {
         if !entry.am_interested || entry.peer_choking {
             return;
         }
-        for block in download.picker.next_requests(key, Instant::now()) {
-            entry.send(ToPeer::Send(Message::Request(bt_wire::BlockRef {
-                piece: block.piece,
-                offset: block.offset(),
-                length: download.layout.block_len(block.piece, block.block),
-            })));
+        let requests: Vec<Message> = download
+            .picker
+            .next_requests(key, Instant::now())
+            .into_iter()
+            .map(|block| {
+                Message::Request(bt_wire::BlockRef {
+                    piece: block.piece,
+                    offset: block.offset(),
+                    length: download.layout.block_len(block.piece, block.block),
+                })
+            })
+            .collect();
+        if !requests.is_empty() {
+            entry.send(ToPeer::SendMany(requests));
         }
     }
 
@@ -162,7 +170,6 @@ impl TorrentTask {
             }
             Arrival::Duplicate | Arrival::Unexpected => {}
         }
-        self.fill_requests(key);
     }
 
     /// Hashes a complete piece (and stores it if good) on the blocking pool.

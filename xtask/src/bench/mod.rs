@@ -3,6 +3,7 @@
 //! Each area is its own module; every figure is reported beside a baseline measured
 //! in the same run, because these machines are noisy.
 
+mod discovery;
 mod interop;
 mod rtc;
 mod server;
@@ -32,6 +33,10 @@ const AREAS: &[Area] = &[
     Area {
         name: "swarm",
         run: swarm::run,
+    },
+    Area {
+        name: "discovery",
+        run: discovery::run,
     },
     Area {
         name: "interop",

@@ -6,8 +6,12 @@
 //! for the server, and a bare connection per task measures the server rather than a client
 //! pool. Every phase is bounded by a request count and by time, whichever comes first.
 //!
-//! Phases: `GET /offers/by-topic/:topic?limit=50` with 100 offers of ~500-character SDPs on
-//! the topic; then `POST /offers` + `POST /offers/:id/answer` pairs.
+//! Phases: the baseline, `GET /health` (a tiny answer: the floor of this HTTP stack and
+//! generator on this machine, measured in the same run); `GET /offers/by-topic/:topic?limit=50`
+//! with 100 offers of ~500-character SDPs on the topic; `POST /offers` +
+//! `POST /offers/:id/answer` pairs; both at once on half the connections each; and reads of
+//! the topic while the other half publish and delete offers under that same topic (the
+//! listing cache's worst case: every write is followed by a refresh from SQLite).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -116,7 +120,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map_err(|error| format!("load runtime: {error}"))?;
     let duration = Duration::from_secs(settings.seconds);
 
-    // Warm-up (discarded), then the measured read phase.
+    // Warm-up (discarded), the baseline, then the measured read phase.
     runtime.block_on(load(
         addr,
         settings.connections,
@@ -124,41 +128,102 @@ pub fn run(args: &[String]) -> Result<(), String> {
         settings.max_reads,
         Scenario::Read,
     ))?;
-    let reads = runtime.block_on(load(
-        addr,
-        settings.connections,
-        duration,
-        settings.max_reads,
-        Scenario::Read,
-    ))?;
-    let scenario = Scenario::PublishAnswer(Arc::new(PairCredentials {
+    let health = runtime
+        .block_on(load(
+            addr,
+            settings.connections,
+            duration,
+            settings.max_reads,
+            Scenario::Health,
+        ))?
+        .reads;
+    let reads = runtime
+        .block_on(load(
+            addr,
+            settings.connections,
+            duration,
+            settings.max_reads,
+            Scenario::Read,
+        ))?
+        .reads;
+    let credentials = Arc::new(PairCredentials {
         offerer: bearer(&offerer),
         answerer: bearer(&answerer),
         next: AtomicU64::new(0),
-    }));
-    let pairs = runtime.block_on(load(
+    });
+    let pairs = runtime
+        .block_on(load(
+            addr,
+            settings.connections,
+            duration,
+            settings.max_pairs,
+            Scenario::PublishAnswer(Arc::clone(&credentials)),
+        ))?
+        .writes;
+    let mixed = runtime.block_on(load(
         addr,
         settings.connections,
         duration,
-        settings.max_pairs,
-        scenario,
+        settings.max_reads.saturating_add(settings.max_pairs),
+        Scenario::Mixed(Box::new(Scenario::PublishAnswer(Arc::clone(&credentials)))),
+    ))?;
+    let churn = runtime.block_on(load(
+        addr,
+        settings.connections,
+        duration,
+        settings.max_reads.saturating_add(settings.max_pairs),
+        Scenario::Mixed(Box::new(Scenario::Churn(credentials))),
     ))?;
     server.shutdown();
 
     println!();
+    health.print("baseline: GET /health");
     reads.print(&format!(
         "GET /offers/by-topic (limit {LIMIT}, {OFFERS_ON_TOPIC} offers of ~{SDP_LEN}-char SDPs)"
     ));
     pairs.print("POST /offers + POST /offers/:id/answer pairs");
+    mixed.reads.print("mixed: by-topic reads beside writers");
+    mixed.writes.print("mixed: publish+answer beside readers");
+    churn
+        .reads
+        .print("churn: by-topic reads while the same topic changes");
+    churn
+        .writes
+        .print("churn: publish+delete on the read topic");
     println!(
         "pairs: {:.0} publish+answer pairs/s",
         pairs.units as f64 / pairs.elapsed.as_secs_f64()
     );
-    if reads.errors + pairs.errors > 0 {
-        return Err(format!(
-            "{} failed requests during the benchmark",
-            reads.errors + pairs.errors
-        ));
+    println!(
+        "by-topic reads run at {:.2}x the /health floor",
+        reads.rate() / health.rate()
+    );
+    println!("\n| phase | req/s | p50 ms | p99 ms | vs /health |\n|---|---:|---:|---:|---:|");
+    for (name, phase) in [
+        ("baseline: `GET /health`", &health),
+        ("`GET /offers/by-topic` limit 50", &reads),
+        ("`POST /offers` + `POST …/answer`", &pairs),
+        ("mixed: by-topic reads (half the connections)", &mixed.reads),
+        ("mixed: publish + answer (other half)", &mixed.writes),
+        ("churn: by-topic reads, same topic written", &churn.reads),
+        ("churn: publish + delete on that topic", &churn.writes),
+    ] {
+        let (p50, p99, _) = phase.percentiles();
+        println!(
+            "| {name} | {:.0} | {p50:.2} | {p99:.2} | {:.2}× |",
+            phase.rate(),
+            phase.rate() / health.rate()
+        );
+    }
+    let errors = health.errors
+        + reads.errors
+        + pairs.errors
+        + mixed.reads.errors
+        + mixed.writes.errors
+        + churn.reads.errors
+        + churn.writes.errors;
+    if errors > 0 {
+        return Err(format!("{errors} failed requests during the benchmark"));
     }
     Ok(())
 }
@@ -214,10 +279,18 @@ struct PairCredentials {
 /// What each connection does in a loop.
 #[derive(Clone)]
 enum Scenario {
+    /// One `GET /health` per unit (the baseline).
+    Health,
     /// One by-topic listing per unit.
     Read,
     /// One publish and one answer per unit.
     PublishAnswer(Arc<PairCredentials>),
+    /// Publish an offer under the read topic, then delete it (every write changes the
+    /// listing the readers want, so each is followed by a refresh from SQLite).
+    Churn(Arc<PairCredentials>),
+    /// Half the connections read by topic while the other half run the given writing
+    /// scenario.
+    Mixed(Box<Scenario>),
 }
 
 /// What one phase measured.
@@ -231,7 +304,13 @@ struct PhaseResult {
 }
 
 impl PhaseResult {
-    fn print(&self, name: &str) {
+    /// Requests per second.
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// p50, p99 and maximum latency in milliseconds.
+    fn percentiles(&self) -> (f64, f64, f64) {
         let mut sorted = self.latencies.clone();
         sorted.sort_unstable();
         let at = |fraction: f64| -> f64 {
@@ -241,14 +320,16 @@ impl PhaseResult {
             let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
             f64::from(sorted[index.min(sorted.len() - 1)]) / 1000.0
         };
+        (at(0.50), at(0.99), at(1.0))
+    }
+
+    fn print(&self, name: &str) {
+        let (p50, p99, max) = self.percentiles();
         println!(
-            "{name}: {} requests in {:.2} s = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {}",
-            sorted.len(),
+            "{name}: {} requests in {:.2} s = {:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms, errors {}",
+            self.latencies.len(),
             self.elapsed.as_secs_f64(),
-            sorted.len() as f64 / self.elapsed.as_secs_f64(),
-            at(0.50),
-            at(0.99),
-            at(1.0),
+            self.rate(),
             self.errors
         );
     }
@@ -262,34 +343,50 @@ async fn load(
     duration: Duration,
     max_units: u64,
     scenario: Scenario,
-) -> Result<PhaseResult, String> {
+) -> Result<Split, String> {
     let issued = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(connections);
-    for _ in 0..connections {
+    for index in 0..connections {
         let issued = Arc::clone(&issued);
-        let scenario = scenario.clone();
+        // In the mixed phase, even connections read and odd ones publish and answer.
+        let scenario = match &scenario {
+            Scenario::Mixed(_) if index % 2 == 0 => Scenario::Read,
+            Scenario::Mixed(writers) => (**writers).clone(),
+            other => other.clone(),
+        };
         tasks.push(tokio::spawn(async move {
-            connection_loop(addr, deadline, max_units, &issued, &scenario).await
+            let writes = matches!(scenario, Scenario::PublishAnswer(_) | Scenario::Churn(_));
+            let outcome = connection_loop(addr, deadline, max_units, &issued, &scenario).await;
+            outcome.map(|outcome| (writes, outcome))
         }));
     }
-    let mut result = PhaseResult {
+    let empty = || PhaseResult {
         units: 0,
         latencies: Vec::new(),
         errors: 0,
         elapsed: Duration::ZERO,
     };
+    let (mut reads, mut writes) = (empty(), empty());
     for task in tasks {
-        let (units, latencies, errors) = task
+        let (is_write, (units, latencies, errors)) = task
             .await
             .map_err(|error| format!("load task failed: {error}"))??;
-        result.units += units;
-        result.latencies.extend(latencies);
-        result.errors += errors;
+        let bucket = if is_write { &mut writes } else { &mut reads };
+        bucket.units += units;
+        bucket.latencies.extend(latencies);
+        bucket.errors += errors;
     }
-    result.elapsed = started.elapsed();
-    Ok(result)
+    reads.elapsed = started.elapsed();
+    writes.elapsed = reads.elapsed;
+    Ok(Split { reads, writes })
+}
+
+/// A phase's results, split into reading and writing connections.
+struct Split {
+    reads: PhaseResult,
+    writes: PhaseResult,
 }
 
 type LoopOutcome = Result<(u64, Vec<u32>, u64), String>;
@@ -319,6 +416,18 @@ async fn connection_loop(
     let read_path = format!("/offers/by-topic/{TOPIC}?limit={LIMIT}");
     while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max_units {
         match scenario {
+            Scenario::Health => {
+                let (status, _) = timed(
+                    &mut sender,
+                    Method::GET,
+                    "/health",
+                    None,
+                    Bytes::new(),
+                    &mut latencies,
+                )
+                .await?;
+                errors += u64::from(status != StatusCode::OK);
+            }
             Scenario::Read => {
                 let (status, _) = timed(
                     &mut sender,
@@ -330,6 +439,9 @@ async fn connection_loop(
                 )
                 .await?;
                 errors += u64::from(status != StatusCode::OK);
+            }
+            Scenario::Mixed(_) => {
+                return Err("a mixed scenario is split per connection before it runs".to_string());
             }
             Scenario::PublishAnswer(credentials) => {
                 let n = credentials.next.fetch_add(1, Ordering::Relaxed);
@@ -359,6 +471,38 @@ async fn connection_loop(
                     &format!("/offers/{id}/answer"),
                     Some(&credentials.answerer),
                     Bytes::from(answer.to_string()),
+                    &mut latencies,
+                )
+                .await?;
+                errors += u64::from(status != StatusCode::OK);
+            }
+            Scenario::Churn(credentials) => {
+                let n = credentials.next.fetch_add(1, Ordering::Relaxed);
+                let offer = serde_json::json!({
+                    "offers": [{"sdp": sdp(n, "churn"), "topics": [TOPIC], "ttl": 3_600_000}]
+                });
+                let (status, body) = timed(
+                    &mut sender,
+                    Method::POST,
+                    "/offers",
+                    Some(&credentials.offerer),
+                    Bytes::from(offer.to_string()),
+                    &mut latencies,
+                )
+                .await?;
+                let id = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|json| json["offers"][0]["id"].as_str().map(str::to_string));
+                let Some(id) = id.filter(|_| status == StatusCode::OK) else {
+                    errors += 1;
+                    continue;
+                };
+                let (status, _) = timed(
+                    &mut sender,
+                    Method::DELETE,
+                    &format!("/offers/{id}"),
+                    Some(&credentials.offerer),
+                    Bytes::new(),
                     &mut latencies,
                 )
                 .await?;

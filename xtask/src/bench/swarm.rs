@@ -4,7 +4,7 @@
 //! Each round runs `bt-swarm`'s `swarm_bench` example, which hashes the same content with
 //! raw SHA-1 first (the baseline, same run), then times the transfer, and reports its peak
 //! RSS. Rounds use the in-memory store; a last run downloads to disk to show the memory
-//! bound. Options after `--`: `--rounds N` (3), `--mib N` (256), `--disk-mib N` (1024),
+//! bound. Options after `--`: `--rounds N` (5), `--mib N` (256), `--disk-mib N` (1024),
 //! `--skip-disk`.
 
 use std::collections::HashMap;
@@ -22,7 +22,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             None => Ok(default),
         }
     };
-    let rounds = option("--rounds", 3)?.max(1);
+    let rounds = option("--rounds", 5)?.max(1);
     let mib = option("--mib", 256)?;
     let disk_mib = option("--disk-mib", 1024)?;
     let skip_disk = args.iter().any(|arg| arg == "--skip-disk");

@@ -160,13 +160,8 @@ fn collect_reports(
             {
                 first_peer[index] = Some(ms);
             }
-            if line.starts_with("complete:") {
-                transfer[index] = line
-                    .split(" in ")
-                    .last()
-                    .and_then(|rest| rest.split(" s,").next())
-                    .and_then(|seconds| seconds.parse::<f64>().ok())
-                    .map(Duration::from_secs_f64);
+            if let Some(time) = transfer_time(&line) {
+                transfer[index] = Some(time);
             }
         }
         for (index, getter) in getters.iter_mut().enumerate() {
@@ -186,13 +181,8 @@ fn collect_reports(
             .strip_prefix("get ")
             .and_then(|n| n.parse::<usize>().ok())
         {
-            if line.starts_with("complete:") && transfer[index - 1].is_none() {
-                transfer[index - 1] = line
-                    .split(" in ")
-                    .last()
-                    .and_then(|rest| rest.split(" s,").next())
-                    .and_then(|seconds| seconds.parse::<f64>().ok())
-                    .map(Duration::from_secs_f64);
+            if let Some(time) = transfer_time(&line) {
+                transfer[index - 1].get_or_insert(time);
             }
         }
     }
@@ -206,6 +196,18 @@ fn collect_reports(
             })
         })
         .collect()
+}
+
+/// The transfer time in `rondevu get`'s last line (`complete: … in 1.74 s, 38.6 MB/s`).
+fn transfer_time(line: &str) -> Option<Duration> {
+    line.strip_prefix("complete:")?
+        .rsplit(" in ")
+        .next()?
+        .split(" s,")
+        .next()?
+        .parse::<f64>()
+        .ok()
+        .map(Duration::from_secs_f64)
 }
 
 /// Reads lines until one from `tag` starts with `prefix`.

@@ -1,279 +1,36 @@
-//! The tokio driver: one task owns the UDP sockets and the clock and drives many [`Peer`]s;
-//! callers hold a [`PeerHandle`] per peer and get each open channel as a [`DataStream`].
+//! The driver task: reads the peers' sockets, hands datagrams, commands and timeouts to the
+//! peers, and sends what they produce.
 
 use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-use crate::bind_policy::BindPolicy;
-use crate::candidate::{CandidateOutcome, IceCandidateInit};
-use crate::peer::{Peer, PeerConfig, PeerEvent, PeerOutput, Transmit};
+use super::socket::{send_batch, BoundSocket, SendBatch, MAX_GSO_SEGMENTS, RECV_SLOT, RECV_SLOTS};
+use super::{Command, PeerId, PeerNotice};
+use crate::peer::{Peer, PeerEvent, PeerOutput, Transmit};
 use crate::stream::{DataStream, StreamConfig, StreamShared};
-use crate::stun::{self, StunServer, TransactionId};
-use crate::{Error, IceConnectionState};
-
-/// Socket buffer size the driver asks for (the kernel caps it at `rmem_max`/`wmem_max`).
-/// With the 208 KiB default, loopback drops datagrams under load, and every loss costs an
-/// SCTP retransmission timeout.
-pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024 * 1024;
-
-/// Largest datagram the driver reads.
-const MAX_DATAGRAM: usize = 2048;
+use crate::stun::{self, TransactionId};
+use crate::Error;
 
 /// STUN Binding retransmissions (RFC 8489 starts at 500 ms; we try 3 times, then give up).
 const STUN_ATTEMPTS: u32 = 3;
 const STUN_RETRANSMIT: Duration = Duration::from_millis(500);
 
-/// Datagrams read before the driver sends what they produced and looks at other work.
-const READ_BATCH: usize = 64;
+/// Commands taken per turn before the sockets are looked at again.
+const COMMAND_BATCH: usize = 64;
 
-/// How a [`Driver`] binds, gathers and paces.
-#[derive(Debug, Clone)]
-pub struct DriverConfig {
-    /// Where to bind (and, for loopback, the scope of everything).
-    pub bind: BindPolicy,
-    /// `stun:` URLs (the `iceServers` of the original) for server-reflexive candidates.
-    pub ice_servers: Vec<String>,
-    /// SO_RCVBUF / SO_SNDBUF to ask for.
-    pub socket_buffer: usize,
-    /// Template for each peer; `loopback_only` is forced on by a loopback policy.
-    pub peer: PeerConfig,
-    /// Flow control of each peer's [`DataStream`].
-    pub stream: StreamConfig,
-}
-
-impl Default for DriverConfig {
-    fn default() -> Self {
-        DriverConfig {
-            bind: BindPolicy::Loopback,
-            ice_servers: Vec::new(),
-            socket_buffer: SOCKET_BUFFER_BYTES,
-            peer: PeerConfig::default(),
-            stream: StreamConfig::default(),
-        }
-    }
-}
-
-/// Identifies a peer inside its driver.
-pub(crate) type PeerId = u64;
-
-/// What the driver tells a peer's owner.
-#[derive(Debug)]
-pub enum PeerNotice {
-    /// A local candidate to send to the remote.
-    LocalCandidate(IceCandidateInit),
-    /// ICE connection state changed.
-    IceState(IceConnectionState),
-    /// ICE and DTLS are up.
-    Connected,
-    /// The data channel is open: here is its byte stream.
-    Open(DataStream),
-    /// The connection closed.
-    Closed,
-    /// The connection failed; the text says why.
-    Failed(String),
-}
-
-/// Requests from handles and streams to the driver task.
-#[derive(Debug)]
-pub(crate) enum Command {
-    NewPeer {
-        id: PeerId,
-        config: Box<PeerConfig>,
-        sockets: Vec<BoundSocket>,
-        notices: mpsc::UnboundedSender<PeerNotice>,
-    },
-    CreateOffer(PeerId, oneshot::Sender<Result<String, Error>>),
-    AcceptOffer(PeerId, String, oneshot::Sender<Result<String, Error>>),
-    AcceptAnswer(PeerId, String, oneshot::Sender<Result<(), Error>>),
-    AddRemoteCandidate(
-        PeerId,
-        IceCandidateInit,
-        oneshot::Sender<Result<CandidateOutcome, Error>>,
-    ),
-    Flush(PeerId),
-    Shutdown(PeerId),
-    HandleDropped(PeerId),
-    StreamDropped(PeerId),
-}
-
-/// A running driver: one tokio task driving any number of peers, each with its own UDP
-/// sockets (one per bound address, like a browser's `RTCPeerConnection`, so datagrams never
-/// need demultiplexing between peers). Cheap to clone; the task ends when the driver and
-/// every handle and stream made from it are dropped.
-#[derive(Debug, Clone)]
-pub struct Driver {
-    commands: mpsc::UnboundedSender<Command>,
-    bind_ips: Arc<[IpAddr]>,
-    socket_buffer: usize,
-    peer_config: PeerConfig,
-    next_id: Arc<AtomicU64>,
-}
-
-impl Driver {
-    /// Works out the addresses the policy allows, resolves the STUN servers and spawns the
-    /// driver task on the current tokio runtime.
-    pub async fn start(config: DriverConfig) -> Result<Driver, Error> {
-        let loopback_only = config.bind.loopback_only();
-        let bind_ips: Arc<[IpAddr]> = config.bind.local_addresses()?.into();
-        if bind_ips.is_empty() {
-            return Err(Error::io(
-                "choosing local addresses",
-                io::Error::new(io::ErrorKind::AddrNotAvailable, "no address to bind"),
-            ));
-        }
-        let mut stun_servers = Vec::new();
-        for url in &config.ice_servers {
-            let server = StunServer::parse(url)?;
-            let resolved = tokio::net::lookup_host((server.host.as_str(), server.port)).await;
-            match resolved {
-                Ok(addrs) => stun_servers
-                    .extend(addrs.filter(|addr| !loopback_only || addr.ip().is_loopback())),
-                Err(error) => warn!(url, %error, "STUN server not resolved, skipped"),
-            }
-        }
-        info!(?bind_ips, ?stun_servers, "driver started");
-        let (commands, command_rx) = mpsc::unbounded_channel();
-        let mut peer_config = config.peer.clone();
-        peer_config.loopback_only |= loopback_only;
-        peer_config.max_buffered_amount = peer_config
-            .max_buffered_amount
-            .max(config.stream.high_water);
-        let task = DriverTask {
-            peers: Vec::new(),
-            stun_servers,
-            backlog: VecDeque::new(),
-            stream_config: config.stream,
-            commands: commands.clone(),
-            poll_start: 0,
-        };
-        tokio::spawn(task.run(command_rx));
-        Ok(Driver {
-            commands,
-            bind_ips,
-            socket_buffer: config.socket_buffer,
-            peer_config,
-            next_id: Arc::new(AtomicU64::new(1)),
-        })
-    }
-
-    /// The local addresses each peer binds a socket on.
-    pub fn bind_addresses(&self) -> &[IpAddr] {
-        &self.bind_ips
-    }
-
-    /// A new peer with the driver's peer configuration. Binds its sockets (so call it inside
-    /// the tokio runtime).
-    pub fn new_peer(&self) -> Result<PeerHandle, Error> {
-        self.new_peer_with(self.peer_config.clone())
-    }
-
-    /// A new peer with its own configuration (its `label`, timeouts…); the driver's loopback
-    /// scope still applies.
-    pub fn new_peer_with(&self, mut config: PeerConfig) -> Result<PeerHandle, Error> {
-        config.loopback_only |= self.peer_config.loopback_only;
-        config.max_buffered_amount = config
-            .max_buffered_amount
-            .max(self.peer_config.max_buffered_amount);
-        let sockets = self
-            .bind_ips
-            .iter()
-            .map(|ip| bind_socket(*ip, self.socket_buffer))
-            .collect::<Result<Vec<_>, _>>()?;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (notices, notice_rx) = mpsc::unbounded_channel();
-        self.commands
-            .send(Command::NewPeer {
-                id,
-                config: Box::new(config),
-                sockets,
-                notices,
-            })
-            .map_err(|_| Error::DriverStopped)?;
-        Ok(PeerHandle {
-            id,
-            commands: self.commands.clone(),
-            notices: notice_rx,
-        })
-    }
-}
-
-/// The caller's side of one peer: signaling calls in, [`PeerNotice`]s out. Dropping it closes
-/// the peer, unless its [`DataStream`] is still held (then the stream's drop closes it).
-#[derive(Debug)]
-pub struct PeerHandle {
-    id: PeerId,
-    commands: mpsc::UnboundedSender<Command>,
-    notices: mpsc::UnboundedReceiver<PeerNotice>,
-}
-
-impl PeerHandle {
-    async fn ask<T>(
-        &self,
-        command: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> Command,
-    ) -> Result<T, Error> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(command(reply))
-            .map_err(|_| Error::DriverStopped)?;
-        answer.await.map_err(|_| Error::DriverStopped)?
-    }
-
-    /// Makes the offer (SDP text) with one data channel.
-    pub async fn create_offer(&self) -> Result<String, Error> {
-        self.ask(|reply| Command::CreateOffer(self.id, reply)).await
-    }
-
-    /// Accepts the remote's offer and returns the answer (SDP text).
-    pub async fn accept_offer(&self, sdp: &str) -> Result<String, Error> {
-        self.ask(|reply| Command::AcceptOffer(self.id, sdp.to_owned(), reply))
-            .await
-    }
-
-    /// Accepts the remote's answer to our offer.
-    pub async fn accept_answer(&self, sdp: &str) -> Result<(), Error> {
-        self.ask(|reply| Command::AcceptAnswer(self.id, sdp.to_owned(), reply))
-            .await
-    }
-
-    /// Adds a candidate the remote trickled (see [`Peer::add_remote_candidate`]).
-    pub async fn add_remote_candidate(
-        &self,
-        candidate: IceCandidateInit,
-    ) -> Result<CandidateOutcome, Error> {
-        self.ask(|reply| Command::AddRemoteCandidate(self.id, candidate, reply))
-            .await
-    }
-
-    /// The next notice; `None` once the peer is gone (after `Closed` or `Failed`).
-    pub async fn next_notice(&mut self) -> Option<PeerNotice> {
-        self.notices.recv().await
-    }
-}
-
-impl Drop for PeerHandle {
-    fn drop(&mut self) {
-        let _ = self.commands.send(Command::HandleDropped(self.id));
-    }
-}
-
-/// One bound UDP socket.
-#[derive(Debug)]
-pub(crate) struct BoundSocket {
-    socket: UdpSocket,
-    local: SocketAddr,
-}
+/// `recvmmsg` calls on one socket before timers and other peers get a turn.
+const READS_PER_WAKE: usize = 16;
 
 /// An outstanding STUN Binding request from one of a peer's sockets.
 struct StunProbe {
@@ -300,24 +57,53 @@ struct DriverPeer {
 }
 
 /// The driver task's state.
-struct DriverTask {
+pub(super) struct DriverTask {
     peers: Vec<DriverPeer>,
     stun_servers: Vec<SocketAddr>,
-    /// Datagrams that found their socket's send buffer full, in order: (peer, socket, datagram).
-    backlog: VecDeque<(PeerId, usize, Transmit)>,
+    /// Datagrams being gathered for one GSO send.
+    batch: SendBatch,
+    /// Batches that found their socket's send buffer full, in order.
+    backlog: VecDeque<SendBatch>,
     stream_config: StreamConfig,
-    commands: mpsc::UnboundedSender<Command>,
+    /// For the streams it hands out; weak, so that the task ends once the driver and every
+    /// handle and stream are gone.
+    commands: mpsc::WeakUnboundedSender<Command>,
     /// Where the next readiness scan starts, so no peer's sockets starve the others.
     poll_start: usize,
 }
 
 impl DriverTask {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        let mut buf = vec![0u8; MAX_DATAGRAM];
+    pub(super) fn new(
+        stun_servers: Vec<SocketAddr>,
+        stream_config: StreamConfig,
+        commands: mpsc::WeakUnboundedSender<Command>,
+    ) -> Self {
+        DriverTask {
+            peers: Vec::new(),
+            stun_servers,
+            batch: SendBatch::default(),
+            backlog: VecDeque::new(),
+            stream_config,
+            commands,
+            poll_start: 0,
+        }
+    }
+
+    pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut buf = vec![0u8; RECV_SLOT * RECV_SLOTS];
+        // One timer, moved only when the deadline changes (cheaper than a new one per turn).
+        let mut armed = self.next_deadline();
+        let sleep = tokio::time::sleep_until(armed.into());
+        tokio::pin!(sleep);
         loop {
+            self.flush_batch();
             self.send_backlog().await;
             self.stun_tick(Instant::now());
             let deadline = self.next_deadline();
+            if deadline != armed {
+                armed = deadline;
+                sleep.as_mut().reset(deadline.into());
+            }
             let peers = &self.peers;
             let start = self.poll_start;
             tokio::select! {
@@ -330,7 +116,7 @@ impl DriverTask {
                     Some(command) => {
                         self.command(command);
                         // Take whatever else is queued, but go back to the sockets soon.
-                        for _ in 0..READ_BATCH {
+                        for _ in 0..COMMAND_BATCH {
                             match commands.try_recv() {
                                 Ok(command) => self.command(command),
                                 Err(_) => break,
@@ -339,61 +125,80 @@ impl DriverTask {
                     }
                     None => break,
                 },
-                () = tokio::time::sleep_until(deadline.into()) => {}
+                () = &mut sleep => {}
             }
             self.expire(Instant::now());
         }
         debug!("driver stopped");
     }
 
-    /// Reads datagrams from one socket until it has none (in batches, sending what they
-    /// produce in between), so the receive buffer drains before more output is made.
+    /// Reads datagrams from one socket until it has none (`recvmmsg`, with GRO where the
+    /// kernel has it), sending what each batch produced before reading more, so the receive
+    /// buffer drains before more output is made.
     fn read_socket(&mut self, index: usize, socket: usize, buf: &mut [u8]) {
-        loop {
-            for _ in 0..READ_BATCH {
-                let entry = &mut self.peers[index];
-                let bound = &entry.sockets[socket];
-                let (len, source) = match bound.socket.try_recv_from(buf) {
-                    Ok(received) => received,
-                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
-                    Err(error) => {
-                        // ICMP errors (port unreachable) surface here on Linux: not fatal.
-                        debug!(%error, "UDP receive error");
-                        continue;
-                    }
-                };
-                let destination = bound.local;
-                let data = &buf[..len];
-                if let Some((transaction, mapped)) = stun::parse_binding_success(data) {
-                    if let Some(at) = entry
-                        .probes
-                        .iter()
-                        .position(|p| p.transaction == transaction)
-                    {
-                        entry.probes.swap_remove(at);
-                        info!(%mapped, base = %destination, "server-reflexive address learned");
-                        if let Err(error) = entry
-                            .peer
-                            .add_server_reflexive_candidate(mapped, destination)
-                        {
-                            debug!(%error, "server-reflexive candidate not added");
-                        }
-                        self.pump(index);
-                        continue;
-                    }
+        let mut metas = [quinn_udp::RecvMeta::default(); RECV_SLOTS];
+        for _ in 0..READS_PER_WAKE {
+            let bound = &self.peers[index].sockets[socket];
+            let destination = bound.local;
+            let received = {
+                let mut slices: Vec<io::IoSliceMut<'_>> =
+                    buf.chunks_mut(RECV_SLOT).map(io::IoSliceMut::new).collect();
+                bound.socket.try_io(tokio::io::Interest::READABLE, || {
+                    bound
+                        .state
+                        .recv((&bound.socket).into(), &mut slices, &mut metas)
+                })
+            };
+            let count = match received {
+                Ok(count) => count,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) => {
+                    // ICMP errors (port unreachable) surface here on Linux: not fatal.
+                    debug!(%error, "UDP receive error");
+                    continue;
                 }
-                let result = entry
-                    .peer
-                    .handle_receive(Instant::now(), source, destination, data);
-                if let Err(error) = result {
-                    debug!(peer = entry.id, %error, "peer failed on input");
+            };
+            for (meta, slot) in metas.iter().zip(buf.chunks(RECV_SLOT)).take(count) {
+                let stride = meta.stride.max(1);
+                for datagram in slot[..meta.len].chunks(stride) {
+                    self.receive(index, meta.addr, destination, datagram);
                 }
-                self.pump(index);
             }
+            self.flush_batch();
             if !self.backlog.is_empty() {
                 return;
             }
         }
+    }
+
+    /// Hands one datagram to the peer that owns the socket (or to its STUN probes).
+    fn receive(&mut self, index: usize, source: SocketAddr, destination: SocketAddr, data: &[u8]) {
+        let entry = &mut self.peers[index];
+        if let Some((transaction, mapped)) = stun::parse_binding_success(data) {
+            if let Some(at) = entry
+                .probes
+                .iter()
+                .position(|p| p.transaction == transaction)
+            {
+                entry.probes.swap_remove(at);
+                info!(%mapped, base = %destination, "server-reflexive address learned");
+                if let Err(error) = entry
+                    .peer
+                    .add_server_reflexive_candidate(mapped, destination)
+                {
+                    debug!(%error, "server-reflexive candidate not added");
+                }
+                self.pump(index);
+                return;
+            }
+        }
+        let result = entry
+            .peer
+            .handle_receive(Instant::now(), source, destination, data);
+        if let Err(error) = result {
+            debug!(peer = entry.id, %error, "peer failed on input");
+        }
+        self.pump(index);
     }
 
     /// Sends due STUN requests and forgets probes that got no answer.
@@ -566,6 +371,8 @@ impl DriverTask {
     }
 
     fn remove_finished(&mut self) {
+        // A closing peer's last datagrams may still be in the batch.
+        self.flush_batch();
         self.peers.retain(|entry| {
             let keep = entry.peer.is_alive() || entry.handle_alive;
             if !keep {
@@ -643,13 +450,18 @@ impl DriverTask {
             PeerEvent::IceState(state) => PeerNotice::IceState(state),
             PeerEvent::Connected => PeerNotice::Connected,
             PeerEvent::ChannelOpen { label } => {
+                // The handle holds a sender while the peer can still hand out its stream.
+                let Some(commands) = self.commands.upgrade() else {
+                    entry.peer.close();
+                    return;
+                };
                 let shared = Arc::new(StreamShared::default());
                 entry.stream = Some(shared.clone());
                 entry.stream_alive = true;
                 PeerNotice::Open(DataStream::new(
                     entry.id,
                     shared,
-                    self.commands.clone(),
+                    commands,
                     self.stream_config,
                     label,
                 ))
@@ -683,8 +495,8 @@ impl DriverTask {
         let _ = entry.notices.send(notice);
     }
 
-    /// Sends a peer's datagram from its socket bound to the datagram's source, or queues it
-    /// when that socket's buffer is full.
+    /// Queues a peer's datagram for the socket bound to its source: it joins the batch being
+    /// gathered when it can, else the batch goes out and a new one starts.
     fn send(&mut self, index: usize, transmit: Transmit) {
         let entry = &self.peers[index];
         let Some(socket) = entry
@@ -701,31 +513,62 @@ impl DriverTask {
             debug!(source = %transmit.source, "no socket for transmit");
             return;
         };
-        if !self.backlog.is_empty() {
-            self.backlog.push_back((entry.id, socket, transmit));
-            return;
-        }
-        match entry.sockets[socket]
-            .socket
-            .try_send_to(&transmit.contents, transmit.destination)
+        let max_segments = entry.sockets[socket]
+            .state
+            .max_gso_segments()
+            .clamp(1, MAX_GSO_SEGMENTS);
+        let len = transmit.contents.len();
+        let id = entry.id;
+        if !self.batch.takes(id, socket, transmit.destination, len)
+            || self.batch.count >= max_segments
         {
-            Ok(_) => {}
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                self.backlog.push_back((entry.id, socket, transmit));
-            }
-            Err(error) => debug!(%error, destination = %transmit.destination, "UDP send failed"),
+            self.flush_batch();
+            self.batch.peer = id;
+            self.batch.socket = socket;
+            self.batch.destination = Some(transmit.destination);
+            self.batch.segment = len;
         }
+        self.batch.contents.extend_from_slice(&transmit.contents);
+        self.batch.count += 1;
     }
 
-    /// Sends queued datagrams, waiting for socket space.
+    /// Sends the gathered batch (one `sendmsg`, GSO when it holds several datagrams), or
+    /// queues it when the socket's buffer is full.
+    fn flush_batch(&mut self) {
+        if self.batch.count == 0 {
+            return;
+        }
+        if !self.backlog.is_empty() {
+            let batch = std::mem::take(&mut self.batch);
+            self.backlog.push_back(batch);
+            return;
+        }
+        let batch = &mut self.batch;
+        if let Some(entry) = self.peers.iter().find(|p| p.id == batch.peer) {
+            let bound = &entry.sockets[batch.socket];
+            match send_batch(bound, batch) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.backlog.push_back(std::mem::take(batch));
+                    return;
+                }
+                Err(error) => debug!(%error, "UDP send failed"),
+            }
+        }
+        batch.contents.clear();
+        batch.count = 0;
+    }
+
+    /// Sends queued batches, waiting for socket space.
     async fn send_backlog(&mut self) {
-        while let Some((id, socket, transmit)) = self.backlog.pop_front() {
-            let Some(entry) = self.peers.iter().find(|p| p.id == id) else {
+        while let Some(batch) = self.backlog.pop_front() {
+            let Some(entry) = self.peers.iter().find(|p| p.id == batch.peer) else {
                 continue;
             };
-            let sent = entry.sockets[socket]
+            let bound = &entry.sockets[batch.socket];
+            let sent = bound
                 .socket
-                .send_to(&transmit.contents, transmit.destination)
+                .async_io(tokio::io::Interest::WRITABLE, || send_batch(bound, &batch))
                 .await;
             if let Err(error) = sent {
                 debug!(%error, "UDP send failed");
@@ -750,49 +593,6 @@ fn poll_readable(
         }
     }
     Poll::Pending
-}
-
-/// Binds a non-blocking UDP socket on `ip` (any port) with large buffers.
-fn bind_socket(ip: IpAddr, buffer: usize) -> Result<BoundSocket, Error> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let address = SocketAddr::new(ip, 0);
-    let context = |what: &str| format!("{what} UDP socket on {address}");
-    let socket = Socket::new(
-        Domain::for_address(address),
-        Type::DGRAM,
-        Some(Protocol::UDP),
-    )
-    .map_err(|e| Error::io(context("creating"), e))?;
-    if ip.is_ipv6() {
-        socket
-            .set_only_v6(true)
-            .map_err(|e| Error::io(context("configuring"), e))?;
-    }
-    // The kernel caps these at rmem_max / wmem_max; a smaller buffer is not an error.
-    if let Err(error) = socket.set_recv_buffer_size(buffer) {
-        debug!(%error, "SO_RCVBUF not raised");
-    }
-    if let Err(error) = socket.set_send_buffer_size(buffer) {
-        debug!(%error, "SO_SNDBUF not raised");
-    }
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| Error::io(context("configuring"), e))?;
-    socket
-        .bind(&address.into())
-        .map_err(|e| Error::io(context("binding"), e))?;
-    debug!(
-        %address,
-        recv_buffer = socket.recv_buffer_size().unwrap_or(0),
-        send_buffer = socket.send_buffer_size().unwrap_or(0),
-        "socket bound"
-    );
-    let socket =
-        UdpSocket::from_std(socket.into()).map_err(|e| Error::io(context("registering"), e))?;
-    let local = socket
-        .local_addr()
-        .map_err(|e| Error::io(context("inspecting"), e))?;
-    Ok(BoundSocket { socket, local })
 }
 
 /// A fresh STUN transaction id (unpredictable enough for a Binding request).

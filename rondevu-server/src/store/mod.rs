@@ -8,16 +8,53 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use peer_bloom::PeerBloom;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
+use crate::generation::TopicGenerations;
 use crate::validation::NewOffer;
 
-/// How long a connection waits for a lock held by another before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+mod errors;
+mod reader_pool;
+mod records;
+
+pub use errors::{AnswerError, CandidateError, PublishError, StoreError};
+use reader_pool::ReaderPool;
+pub use records::{
+    AnswerRecord, CandidateRecord, OfferRecord, PublishedOffer, Role, TopicCount, TopicOffers,
+    TopicPage,
+};
+
+/// Lock waits shorter than SQLite's default busy handler (which sleeps 1 ms and more at
+/// once): readers meet the writer's short transactions often, and usually only for tens of
+/// microseconds. The first [`SHORT_WAITS`] retries sleep [`SHORT_WAIT`], later ones
+/// [`LONG_WAIT`], until about [`BUSY_GIVE_UP`] has passed and the call fails.
+const SHORT_WAIT: Duration = Duration::from_micros(20);
+const SHORT_WAITS: i32 = 200;
+const LONG_WAIT: Duration = Duration::from_millis(1);
+const BUSY_GIVE_UP: Duration = Duration::from_secs(10);
+
+/// SQLite busy handler: true means "try again".
+fn wait_for_lock(attempt: i32) -> bool {
+    let waited_long = u128::try_from(attempt.saturating_sub(SHORT_WAITS).max(0)).unwrap_or(0);
+    if waited_long * LONG_WAIT.as_micros() >= BUSY_GIVE_UP.as_micros() {
+        return false;
+    }
+    std::thread::sleep(if attempt < SHORT_WAITS {
+        SHORT_WAIT
+    } else {
+        LONG_WAIT
+    });
+    true
+}
+
+fn configure(connection: &Connection) -> Result<(), StoreError> {
+    connection.busy_handler(Some(wait_for_lock))?;
+    Ok(())
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS offers (
@@ -57,227 +94,12 @@ CREATE INDEX IF NOT EXISTS ice_candidates_by_offer ON ice_candidates(offer_id, c
 const OFFER_COLUMNS: &str = "o.id, o.peer_id, o.sdp, o.topics, o.created_at, o.expires_at, \
      o.last_seen, o.secret, o.info, o.answerer_peer_id, o.answer_sdp, o.answered_at";
 
-/// A storage failure that is not the caller's fault (maps to 500).
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// SQLite reported an error.
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A stored row could not be read back.
-    #[error("corrupt stored row: {0}")]
-    Corrupt(String),
-}
-
-/// Why a publish was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// An offer id is already taken (or repeated in the request); nothing was stored.
-    #[error("Offer {0} already exists")]
-    Conflict(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Why an answer was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum AnswerError {
-    /// No unexpired offer has that id.
-    #[error("Offer not found or expired")]
-    NotFound,
-    /// The offer has a secret and the request's is missing or wrong.
-    #[error("Invalid or missing secret")]
-    InvalidSecret,
-    /// Somebody answered first.
-    #[error("Offer already answered")]
-    AlreadyAnswered,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Why an ICE candidate request was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum CandidateError {
-    /// No unexpired offer has that id.
-    #[error("Offer not found or expired")]
-    NotFound,
-    /// The caller is neither the offer's owner nor its answerer.
-    #[error("Not authorized for this offer")]
-    Forbidden,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<rusqlite::Error> for PublishError {
-    fn from(error: rusqlite::Error) -> Self {
-        Self::Store(error.into())
-    }
-}
-impl From<rusqlite::Error> for AnswerError {
-    fn from(error: rusqlite::Error) -> Self {
-        Self::Store(error.into())
-    }
-}
-impl From<rusqlite::Error> for CandidateError {
-    fn from(error: rusqlite::Error) -> Self {
-        Self::Store(error.into())
-    }
-}
-
-/// One stored offer as read back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfferRecord {
-    /// Offer id.
-    pub id: String,
-    /// Owner.
-    pub peer_id: String,
-    /// SDP offer.
-    pub sdp: String,
-    /// Topics in publish order.
-    pub topics: Vec<String>,
-    /// Creation time (ms).
-    pub created_at: i64,
-    /// Expiry time (ms).
-    pub expires_at: i64,
-    /// Last time the owner was seen (ms).
-    pub last_seen: i64,
-    /// Answer secret.
-    pub secret: Option<String>,
-    /// Public note.
-    pub info: Option<String>,
-    /// Who answered.
-    pub answerer_peer_id: Option<String>,
-    /// The answer (not loaded by listings that do not show it).
-    pub answer_sdp: Option<String>,
-    /// When it was answered (ms).
-    pub answered_at: Option<i64>,
-}
-
-impl OfferRecord {
-    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        let topics_json: String = row.get(3)?;
-        let topics = serde_json::from_str(&topics_json).map_err(|error| {
-            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, error.into())
-        })?;
-        Ok(Self {
-            id: row.get(0)?,
-            peer_id: row.get(1)?,
-            sdp: row.get(2)?,
-            topics,
-            created_at: row.get(4)?,
-            expires_at: row.get(5)?,
-            last_seen: row.get(6)?,
-            secret: row.get(7)?,
-            info: row.get(8)?,
-            answerer_peer_id: row.get(9)?,
-            answer_sdp: row.get(10)?,
-            answered_at: row.get(11)?,
-        })
-    }
-}
-
-/// The outcome of a by-topic listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicListing {
-    /// Offers not excluded by the bloom filter, newest `last_seen` first, at most `limit`.
-    pub offers: Vec<OfferRecord>,
-    /// Every unexpired offer under the topic, excluded ones included.
-    pub total: u64,
-}
-
-/// One topic with its number of distinct offering peers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicCount {
-    /// The topic.
-    pub topic: String,
-    /// Distinct owners of unexpired offers under it.
-    pub active_peers: u64,
-}
-
-/// A page of the topic list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicPage {
-    /// The topics of this page.
-    pub topics: Vec<TopicCount>,
-    /// How many topics match in all.
-    pub total: u64,
-}
-
-/// Which side of an offer posted a candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// The offer's owner.
-    Offerer,
-    /// The offer's answerer.
-    Answerer,
-}
-
-impl Role {
-    /// The wire name (`offerer` / `answerer`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Offerer => "offerer",
-            Role::Answerer => "answerer",
-        }
-    }
-
-    fn other(self) -> Self {
-        match self {
-            Role::Offerer => Role::Answerer,
-            Role::Answerer => Role::Offerer,
-        }
-    }
-}
-
-/// One stored ICE candidate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CandidateRecord {
-    /// The candidate's JSON text exactly as posted.
-    pub candidate: String,
-    /// Who posted it.
-    pub peer_id: String,
-    /// Which side posted it.
-    pub role: Role,
-    /// Strictly increasing per offer (ms).
-    pub created_at: i64,
-}
-
-/// An answered offer, as its owner sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnswerRecord {
-    /// The offer.
-    pub offer_id: String,
-    /// Who answered.
-    pub answerer_id: String,
-    /// The SDP answer.
-    pub sdp: String,
-    /// When (ms).
-    pub answered_at: i64,
-    /// The offer's topics.
-    pub topics: Vec<String>,
-}
-
-/// A published offer, as acknowledged to its owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublishedOffer {
-    /// Offer id.
-    pub id: String,
-    /// Owner.
-    pub peer_id: String,
-    /// Topics as stored.
-    pub topics: Vec<String>,
-    /// Expiry (ms).
-    pub expires_at: i64,
-}
-
 /// The database: one writer and a pool of readers.
 pub struct Store {
     writer: Mutex<Connection>,
     readers: ReaderPool,
-    /// Bumped after every committed write that can change a listing (see [`Store::generation`]).
-    generation: AtomicU64,
+    /// Changed after every committed write that can change a listing (see [`Store::generation`]).
+    generations: TopicGenerations,
 }
 
 impl std::fmt::Debug for Store {
@@ -301,7 +123,7 @@ impl Store {
         let (writer, reader_conns) = match path {
             Some(path) => {
                 let writer = Connection::open(path)?;
-                writer.busy_timeout(BUSY_TIMEOUT)?;
+                configure(&writer)?;
                 writer.pragma_update(None, "journal_mode", "WAL")?;
                 writer.pragma_update(None, "synchronous", "NORMAL")?;
                 prepare_writer(&writer)?;
@@ -311,7 +133,7 @@ impl Store {
                         path,
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )?;
-                    reader.busy_timeout(BUSY_TIMEOUT)?;
+                    configure(&reader)?;
                     conns.push(reader);
                 }
                 (writer, conns)
@@ -327,12 +149,12 @@ impl Store {
                     | OpenFlags::SQLITE_OPEN_URI
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX;
                 let writer = Connection::open_with_flags(&name, flags)?;
-                writer.busy_timeout(BUSY_TIMEOUT)?;
+                configure(&writer)?;
                 prepare_writer(&writer)?;
                 let mut conns = Vec::with_capacity(readers);
                 for _ in 0..readers {
                     let reader = Connection::open_with_flags(&name, flags)?;
-                    reader.busy_timeout(BUSY_TIMEOUT)?;
+                    configure(&reader)?;
                     conns.push(reader);
                 }
                 (writer, conns)
@@ -341,19 +163,24 @@ impl Store {
         Ok(Self {
             writer: Mutex::new(writer),
             readers: ReaderPool::new(reader_conns),
-            generation: AtomicU64::new(0),
+            generations: TopicGenerations::default(),
         })
     }
 
-    /// A counter that changes after every committed write that can change what a listing
-    /// shows (publish, delete, answer, sweep). Read it *before* a query: a result tagged with
-    /// a generation that is still current is still exact, apart from expiry.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// A number that changes after every committed write that can change what the listing
+    /// of `topic` shows (publish, delete, answer, sweep). Read it *before* a query: a result
+    /// tagged with a generation that is still current is still exact, apart from expiry.
+    pub fn generation(&self, topic: &str) -> u64 {
+        self.generations.current(topic)
     }
 
-    fn bump_generation(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+    /// Marks the topics of a stored `topics` JSON array as changed (all topics if it does not
+    /// parse, which never happens for rows we wrote).
+    fn bump_topics_json(&self, topics: &str) {
+        match serde_json::from_str::<Vec<String>>(topics) {
+            Ok(topics) => self.generations.bump(&topics),
+            Err(_) => self.generations.bump_all(),
+        }
     }
 
     /// Stores `offers` for `peer_id` atomically: all of them or (on any error) none.
@@ -419,7 +246,9 @@ impl Store {
             }
         }
         tx.commit()?;
-        self.bump_generation();
+        drop(writer);
+        self.generations
+            .bump(offers.iter().flat_map(|offer| offer.topics.iter()));
         Ok(published)
     }
 
@@ -430,7 +259,7 @@ impl Store {
         now: i64,
         limit: usize,
         bloom: Option<&PeerBloom>,
-    ) -> Result<TopicListing, StoreError> {
+    ) -> Result<TopicOffers, StoreError> {
         self.readers.with(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT o.id, o.peer_id, o.sdp, o.topics, o.created_at, o.expires_at, o.last_seen,
@@ -458,7 +287,7 @@ impl Store {
                 }
                 offers.push(OfferRecord::from_row(row)?);
             }
-            Ok(TopicListing { offers, total })
+            Ok(TopicOffers { offers, total })
         })
     }
 
@@ -552,14 +381,16 @@ impl Store {
     /// Deletes `offer_id` if `peer_id` owns it; true when something was deleted.
     pub fn delete(&self, peer_id: &str, offer_id: &str) -> Result<bool, StoreError> {
         let writer = lock(&self.writer);
-        let deleted = writer
-            .prepare_cached("DELETE FROM offers WHERE id = ?1 AND peer_id = ?2")?
-            .execute(params![offer_id, peer_id])?;
+        let topics: Option<String> = writer
+            .prepare_cached("DELETE FROM offers WHERE id = ?1 AND peer_id = ?2 RETURNING topics")?
+            .query_row(params![offer_id, peer_id], |row| row.get(0))
+            .optional()?;
         drop(writer);
-        if deleted > 0 {
-            self.bump_generation();
-        }
-        Ok(deleted > 0)
+        let Some(topics) = topics else {
+            return Ok(false);
+        };
+        self.bump_topics_json(&topics);
+        Ok(true)
     }
 
     /// Records `answerer`'s answer if the offer is unexpired, unanswered and the secret fits;
@@ -574,13 +405,15 @@ impl Store {
     ) -> Result<i64, AnswerError> {
         let mut writer = lock(&self.writer);
         let tx = writer.transaction()?;
-        let found: Option<(Option<String>, Option<String>)> = tx
+        let found: Option<(Option<String>, Option<String>, String)> = tx
             .prepare_cached(
-                "SELECT secret, answerer_peer_id FROM offers WHERE id = ?1 AND expires_at > ?2",
+                "SELECT secret, answerer_peer_id, topics FROM offers WHERE id = ?1 AND expires_at > ?2",
             )?
-            .query_row(params![offer_id, now], |row| Ok((row.get(0)?, row.get(1)?)))
+            .query_row(params![offer_id, now], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
             .optional()?;
-        let Some((stored_secret, answerer_peer_id)) = found else {
+        let Some((stored_secret, answerer_peer_id, topics)) = found else {
             return Err(AnswerError::NotFound);
         };
         if let Some(expected) = stored_secret.as_deref() {
@@ -599,7 +432,7 @@ impl Store {
         .execute(params![offer_id, answerer, sdp, now])?;
         tx.commit()?;
         drop(writer);
-        self.bump_generation();
+        self.bump_topics_json(&topics);
         Ok(now)
     }
 
@@ -738,7 +571,7 @@ impl Store {
             .execute(params![now])?;
         drop(writer);
         if deleted > 0 {
-            self.bump_generation();
+            self.generations.bump_all();
         }
         Ok(deleted)
     }
@@ -763,60 +596,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Reader connections handed out one at a time.
-struct ReaderPool {
-    idle: Mutex<Vec<Connection>>,
-    returned: Condvar,
-}
-
-impl ReaderPool {
-    fn new(connections: Vec<Connection>) -> Self {
-        Self {
-            idle: Mutex::new(connections),
-            returned: Condvar::new(),
-        }
-    }
-
-    /// Runs `work` on an idle connection, waiting for one if all are busy.
-    fn with<R, E>(&self, work: impl FnOnce(&Connection) -> Result<R, E>) -> Result<R, E> {
-        let connection = {
-            let mut idle = lock(&self.idle);
-            loop {
-                if let Some(connection) = idle.pop() {
-                    break connection;
-                }
-                idle = self
-                    .returned
-                    .wait(idle)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-        };
-        let lease = Lease {
-            pool: self,
-            connection: Some(connection),
-        };
-        match lease.connection.as_ref() {
-            Some(connection) => work(connection),
-            None => unreachable!("a lease always holds its connection until dropped"),
-        }
-    }
-}
-
-/// Gives its connection back to the pool when dropped, even if the work panicked.
-struct Lease<'a> {
-    pool: &'a ReaderPool,
-    connection: Option<Connection>,
-}
-
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        if let Some(connection) = self.connection.take() {
-            lock(&self.pool.idle).push(connection);
-            self.pool.returned.notify_one();
-        }
-    }
 }
 
 #[cfg(test)]
