@@ -589,18 +589,15 @@ fn rust_seed_to_reference_js_leecher() {
 }
 
 /// The reference-style JS leecher is the only offerer and posts no candidates: our seeder
-/// answers and must connect peer-reflexively. The seeder looks for new offers every second
-/// (`--refresh 1`; by default every 30 s, like the original plugin) because the leecher's
-/// offers appear after the seeder's first discovery round.
+/// answers and must connect peer-reflexively. The leecher's offers appear after the seeder's
+/// first discovery round, so this also shows the seeder keeps looking (adaptive rounds).
 #[test]
 fn rust_seed_to_reference_js_leecher_that_offers_without_candidates() {
     isolated(
         "rust_seed_to_reference_js_leecher_that_offers_without_candidates",
         || {
-            let peers = rust_seeder_to_js_leecher(
-                &["--refresh", "1"],
-                &["--reference-client", "--signal-role", "offerer"],
-            );
+            let peers =
+                rust_seeder_to_js_leecher(&[], &["--reference-client", "--signal-role", "offerer"]);
             for peer in &peers {
                 assert_eq!(peer["role"], "offerer", "{peer}");
                 assert_eq!(peer["candidatesPosted"], 0, "{peer}");

@@ -9,7 +9,8 @@
 //! languages. The whole measurement runs inside a fresh network namespace with only `lo` (see
 //! `netns`), so no packet can take another interface.
 //!
-//! Options after `--`: `--mib N` (64), `--runs N` (3).
+//! Options after `--`: `--mib N` (64), `--runs N` (3). `RONDEVU_BENCH_BIN=PATH` measures that
+//! `rondevu` binary instead of building one.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ use std::time::{Duration, Instant};
 
 use crate::netns;
 use crate::process::{cargo, target_dir, workspace_root};
+
+/// Names the `rondevu` binary to measure (a release build); without it the bench builds one.
+const BINARY_VAR: &str = "RONDEVU_BENCH_BIN";
 
 /// How long one leecher may take, at most.
 const LEECH_LIMIT: Duration = Duration::from_secs(300);
@@ -40,22 +44,37 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("interop"));
     if !interop.join("node_modules").is_dir() {
-        return Err(format!(
+        let reason = format!(
             "{} has no node_modules: run `cargo xtask npm-install` first",
             interop.display()
-        ));
-    }
-    let rondevu = target_dir().join("release").join("rondevu");
-
-    if std::env::var(netns::INSIDE_MARKER).as_deref() != Ok("1") {
-        eprintln!("building the rondevu CLI (release)…");
-        let status = cargo()
-            .args(["build", "--release", "-q", "-p", "rondevu-cli"])
-            .status()
-            .map_err(|error| format!("cannot run cargo: {error}"))?;
-        if !status.success() {
-            return Err(format!("building rondevu (release) failed ({status})"));
+        );
+        if std::env::var("RONDEVU_REQUIRE_NODE").as_deref() == Ok("1") {
+            return Err(reason);
         }
+        eprintln!("skipped: {reason}");
+        return Ok(());
+    }
+    if std::env::var(netns::INSIDE_MARKER).as_deref() != Ok("1") {
+        let built = match std::env::var_os(BINARY_VAR) {
+            Some(given) => PathBuf::from(given),
+            None => {
+                eprintln!("building the rondevu CLI (release)…");
+                let status = cargo()
+                    .args(["build", "--release", "-q", "-p", "rondevu-cli"])
+                    .status()
+                    .map_err(|error| format!("cannot run cargo: {error}"))?;
+                if !status.success() {
+                    return Err(format!("building rondevu (release) failed ({status})"));
+                }
+                target_dir().join("release").join("rondevu")
+            }
+        };
+        // A private copy: a target folder shared with other checkouts may get another
+        // build of the binary while we measure.
+        let private =
+            std::env::temp_dir().join(format!("rondevu-bench-interop-bin-{}", std::process::id()));
+        std::fs::copy(&built, &private)
+            .map_err(|error| format!("cannot copy {}: {error}", built.display()))?;
         // Measure inside a namespace with only `lo`: this same command, run again there.
         let mut again = Command::new(
             std::env::current_exe().map_err(|error| format!("cannot find xtask: {error}"))?,
@@ -64,10 +83,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .args(["bench", "interop", "--"])
             .args(args)
             .env("RONDEVU_INTEROP_DIR", &interop)
-            .env("CARGO_TARGET_DIR", target_dir());
+            .env(BINARY_VAR, &private);
         let status = netns::isolated(&again)
             .status()
-            .map_err(|error| format!("cannot run the benchmark in a namespace: {error}"))?;
+            .map_err(|error| format!("cannot run the benchmark in a namespace: {error}"));
+        let _ = std::fs::remove_file(&private);
+        let status = status?;
         return if status.success() {
             Ok(())
         } else {
@@ -75,6 +96,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         };
     }
 
+    let rondevu = std::env::var_os(BINARY_VAR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("release").join("rondevu"));
     let bench = Bench::start(&rondevu, &interop, mib)?;
     let mut rows = Vec::new();
     for (seeder, leecher) in [
