@@ -21,9 +21,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  demo               run the main job (signaling round trip on 127.0.0.1)
+  demo [--size MiB] [--leechers N] [--signaling]
+                     run the main job: seed and fetch a torrent on 127.0.0.1
   test               fmt check, clippy -D warnings, every test (installs npm packages first)
-  bench <area>...    run benchmarks; areas: server rtc wire swarm (none = all)
+  bench <area>...    run benchmarks; areas: server rtc wire swarm discovery interop (none = all)
   fuzz [--cases N]   random-input campaign against every decoder
   npm-install        install the JavaScript packages the interop tests use
 ";
