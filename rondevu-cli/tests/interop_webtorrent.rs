@@ -643,6 +643,15 @@ fn mixed_swarm_rust_seeder_js_and_rust_leechers_trade_pieces() {
             let js_out = scratch.path("js-out");
             let rust_out = scratch.path("rust-out");
             let mut js = js_leecher(&interop, &url, &magnet, &js_out, &["--linger", "30"]);
+            // The seeder takes one peer; the Rust leecher starts once the JS leecher holds the
+            // metadata and some pieces, so whichever it meets first can serve it.
+            js.wait_line("`progress` with bytes, or `done`", EVENT_WAIT, |line| {
+                serde_json::from_str::<Value>(line).ok().filter(|event| {
+                    event["event"] == "done"
+                        || (event["event"] == "progress"
+                            && event["downloaded"].as_u64().is_some_and(|bytes| bytes > 0))
+                })
+            });
             let mut rust = rust_leecher(
                 "rust leecher",
                 &url,

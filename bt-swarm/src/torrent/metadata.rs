@@ -26,8 +26,9 @@ pub(super) struct MetadataFetch {
     pending: HashMap<u32, (PeerKey, Instant)>,
     /// Who sent each received piece (blamed if the whole does not match the info-hash).
     senders: HashMap<u32, PeerKey>,
-    /// Peers that rejected a request: not asked again.
-    refused: HashSet<PeerKey>,
+    /// Peers that rejected a request, and when: not asked again until METADATA_TIMEOUT has
+    /// passed (a peer that fetches the metadata itself can serve it later).
+    refused: HashMap<PeerKey, Instant>,
 }
 
 impl MetadataFetch {
@@ -39,6 +40,8 @@ impl MetadataFetch {
     pub fn expire(&mut self, now: Instant) {
         self.pending
             .retain(|_, (_, asked)| now.saturating_duration_since(*asked) < METADATA_TIMEOUT);
+        self.refused
+            .retain(|_, refused| now.saturating_duration_since(*refused) < METADATA_TIMEOUT);
     }
 }
 
@@ -51,7 +54,7 @@ impl TorrentTask {
         let sources: Vec<(PeerKey, u32)> = self
             .peers
             .iter()
-            .filter(|(key, _)| !self.metadata.refused.contains(key))
+            .filter(|(key, _)| !self.metadata.refused.contains_key(key))
             .filter_map(|(&key, entry)| Some((key, Self::metadata_source(entry)?)))
             .collect();
         if self.metadata.assembler.is_none() {
@@ -92,7 +95,7 @@ impl TorrentTask {
         match message {
             MetadataMessage::Request { .. } => {}
             MetadataMessage::Reject { piece } => {
-                self.metadata.refused.insert(key);
+                self.metadata.refused.insert(key, Instant::now());
                 self.metadata.pending.remove(&piece);
                 self.request_metadata();
             }
