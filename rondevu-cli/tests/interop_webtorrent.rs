@@ -327,9 +327,15 @@ impl Drop for Peer {
 struct Scratch(PathBuf);
 
 impl Scratch {
+    /// A folder no other test of this process shares: tests run in parallel threads, and
+    /// several use the same `name`.
     fn new(name: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("rondevu-interop-{name}-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let unique = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "rondevu-interop-{name}-{}-{unique}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         Self(path)
